@@ -1,0 +1,5 @@
+namespace Aggregators.ImapBridge;
+
+internal static class AssemblyMarker
+{
+}

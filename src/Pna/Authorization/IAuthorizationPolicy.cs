@@ -1,0 +1,21 @@
+using Aggregators.EventModel;
+
+namespace Aggregators.Pna.Authorization;
+
+/// <summary>The answer to "may this subscriber see this resource?", with the reason for logs.</summary>
+public readonly record struct AuthorizationDecision(bool Allowed, string Reason)
+{
+    public static AuthorizationDecision Allow(string reason) => new(true, reason);
+    public static AuthorizationDecision Deny(string reason) => new(false, reason);
+}
+
+/// <summary>
+/// Decides whether a subscriber (a <c>sip:</c> or <c>xmpp:</c> URI) may receive events about an
+/// account's mailbox. Default deny. Implementations: configured grants (this project), the IMAP
+/// server's own ACLs (the bridge).
+/// </summary>
+public interface IAuthorizationPolicy
+{
+    ValueTask<AuthorizationDecision> AuthorizeAsync(
+        string subscriber, AccountId account, MailboxPath mailbox, CancellationToken cancellationToken);
+}

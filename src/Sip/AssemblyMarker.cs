@@ -1,0 +1,5 @@
+namespace Aggregators.Sip;
+
+internal static class AssemblyMarker
+{
+}

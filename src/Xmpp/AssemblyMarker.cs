@@ -1,0 +1,5 @@
+namespace Aggregators.Xmpp;
+
+internal static class AssemblyMarker
+{
+}

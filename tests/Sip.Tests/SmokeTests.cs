@@ -1,0 +1,7 @@
+namespace Aggregators.Sip.Tests;
+
+public class SmokeTests
+{
+    [Fact]
+    public void Assembly_loads() => Assert.NotNull(typeof(SmokeTests).Assembly);
+}
