@@ -30,21 +30,26 @@ public sealed class SipHeaderCollection : IEnumerable<SipHeaderField>
 
     internal void AddParsed(SipHeaderField field) => _fields.Add(field);
 
-    public void Add(string name, string value) =>
-        _fields.Add(new SipHeaderField(SipHeaderNames.Canonicalize(name), Encoding.UTF8.GetBytes(value)));
+    public void Add(string name, string value) => _fields.Add(Field(name, Encoding.UTF8.GetBytes(value)));
 
-    public void Add(string name, ReadOnlyMemory<byte> value) =>
-        _fields.Add(new SipHeaderField(SipHeaderNames.Canonicalize(name), value));
+    public void Add(string name, ReadOnlyMemory<byte> value) => _fields.Add(Field(name, value));
 
     /// <summary>Inserts a field before all others of any name (e.g. a new top Via, §8.1.1.7).</summary>
-    public void Prepend(string name, string value) =>
-        _fields.Insert(0, new SipHeaderField(SipHeaderNames.Canonicalize(name), Encoding.UTF8.GetBytes(value)));
+    public void Prepend(string name, string value) => _fields.Insert(0, Field(name, Encoding.UTF8.GetBytes(value)));
+
+    /// <summary>A field set in code: the name must be a token and the value one line (no header injection).</summary>
+    private static SipHeaderField Field(string name, ReadOnlyMemory<byte> value)
+    {
+        if (!Parsing.SipGrammar.IsToken(name)) throw new ArgumentException($"'{name}' is not a header name", nameof(name));
+        if (value.Span.IndexOfAny("\r\n\0"u8) >= 0) throw new ArgumentException("a header value cannot contain CR, LF or NUL", nameof(value));
+        return new SipHeaderField(SipHeaderNames.Canonicalize(name), value);
+    }
 
     /// <summary>Replaces every field of this name by one field with this value, at the first one's place.</summary>
     public void Set(string name, string value)
     {
-        name = SipHeaderNames.Canonicalize(name);
-        var field = new SipHeaderField(name, Encoding.UTF8.GetBytes(value));
+        var field = Field(name, Encoding.UTF8.GetBytes(value));
+        name = field.Name;
         var i = IndexOf(name);
         if (i < 0)
         {
