@@ -95,7 +95,11 @@ public sealed class SipParameters : IEquatable<SipParameters>
             }
             else
             {
-                value = r.ReadTokenString($"value of parameter '{name}'");
+                // token, or an IPv6address as in via-received (§25.1)
+                var v = r.ReadWhile(static b => SipGrammar.IsToken(b) || b == (byte)':');
+                if (v.IsEmpty) throw r.Error($"expected value of parameter '{name}'");
+                value = Encoding.ASCII.GetString(v);
+                if (v.IndexOf((byte)':') >= 0 && !SipGrammar.IsTokenOrHost(value)) throw r.Error($"invalid value of parameter '{name}'");
             }
             into.Add(new SipParameter(name, value));
         }

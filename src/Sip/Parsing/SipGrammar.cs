@@ -56,6 +56,8 @@ internal static class SipGrammar
     public static bool IsTokenOrHost(string s)
     {
         if (IsToken(s)) return true;
+        if (s.Contains(':', StringComparison.Ordinal))
+            return System.Net.IPAddress.TryParse(s, out var v6) && v6.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !s.Contains('%', StringComparison.Ordinal);
         if (s.Length > 2 && s[0] == '[' && s[^1] == ']')
             return System.Net.IPAddress.TryParse(s.AsSpan(1, s.Length - 2), out var a) && a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
         return false;
