@@ -211,6 +211,28 @@ public sealed class SipResponse(int statusCode, string? reasonPhrase = null) : S
     public int StatusCode { get; set; } = statusCode;
     public string ReasonPhrase { get; set; } = reasonPhrase ?? SipStatus.DefaultReason(statusCode);
     public bool IsProvisional => StatusCode < 200;
+
+    /// <summary>
+    /// A response to a request (§8.2.6.2): Via fields, From, Call-ID, CSeq copied and To copied with
+    /// <paramref name="toTag"/> added when the request's To has none.
+    /// </summary>
+    public static SipResponse CreateFor(SipRequest request, int statusCode, string? reasonPhrase = null, string? toTag = null)
+    {
+        var response = new SipResponse(statusCode, reasonPhrase);
+        foreach (var h in request.Headers)
+            if (h.Name is SipHeaderNames.Via or SipHeaderNames.From or SipHeaderNames.CallId or SipHeaderNames.CSeq or SipHeaderNames.To)
+                response.Headers.Add(h.Name, h.RawValue);
+        if (toTag is not null && statusCode != 100)
+        {
+            var to = request.To;
+            if (to.Tag is null)
+            {
+                to.Tag = toTag;
+                response.To = to;
+            }
+        }
+        return response;
+    }
 }
 
 /// <summary>Reason phrases of RFC 3261 §21 and RFC 6665.</summary>

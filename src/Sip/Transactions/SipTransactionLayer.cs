@@ -34,6 +34,17 @@ public sealed class SipTransactionLayer(SipTimerSettings? timers = null, TimePro
         return tx;
     }
 
+    /// <summary>
+    /// Routes one received message: a response to its client transaction, a request to its server
+    /// transaction. Returns the new server transaction the TU must answer, else null.
+    /// </summary>
+    public SipNonInviteServerTransaction? Dispatch(SipReceivedMessage received)
+    {
+        if (received.Message is SipRequest request) return ProcessRequest(request, received.Transport, received.RemoteEndPoint);
+        ProcessResponse((SipResponse)received.Message); // a stray response is discarded (§17.1.3, §18.1.2)
+        return null;
+    }
+
     /// <summary>Hands a response to its client transaction; false for a stray response (§18.1.2: discard).</summary>
     public bool ProcessResponse(SipResponse response)
     {

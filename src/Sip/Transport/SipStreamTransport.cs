@@ -199,7 +199,7 @@ public sealed partial class SipStreamTransport : ISipTransport
                     continue;
                 }
                 if (frame.Message is SipRequest request) SipTransportRules.StampReceived(request, connection.Remote);
-                await _inbox.WriteAsync(new SipReceivedMessage(frame.Message!, Protocol, LocalEndPoint, connection.Remote), _stop.Token).ConfigureAwait(false);
+                await _inbox.WriteAsync(new SipReceivedMessage(frame.Message!, this, connection.Remote), _stop.Token).ConfigureAwait(false);
             }
         }
         catch (SipParseException e)

@@ -15,7 +15,11 @@ public enum SipTransportProtocol
 }
 
 /// <summary>A message handed up by a transport, with where it came from (RFC 3261 §18.2.1, §18.1.2).</summary>
-public sealed record SipReceivedMessage(SipMessage Message, SipTransportProtocol Protocol, IPEndPoint LocalEndPoint, IPEndPoint RemoteEndPoint);
+public sealed record SipReceivedMessage(SipMessage Message, ISipTransport Transport, IPEndPoint RemoteEndPoint)
+{
+    public SipTransportProtocol Protocol => Transport.Protocol;
+    public IPEndPoint LocalEndPoint => Transport.LocalEndPoint;
+}
 
 /// <summary>One SIP transport bound to one local endpoint. Sending never waits for receiving.</summary>
 public interface ISipTransport : IAsyncDisposable

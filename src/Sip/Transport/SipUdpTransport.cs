@@ -83,7 +83,7 @@ public sealed partial class SipUdpTransport : ISipTransport
                 continue;
             }
             if (message is SipRequest request) SipTransportRules.StampReceived(request, remote);
-            await _inbox.WriteAsync(new SipReceivedMessage(message, Protocol, LocalEndPoint, remote), _stop.Token).ConfigureAwait(false);
+            await _inbox.WriteAsync(new SipReceivedMessage(message, this, remote), _stop.Token).ConfigureAwait(false);
         }
     }
 
