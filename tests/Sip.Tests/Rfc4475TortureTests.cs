@@ -43,6 +43,38 @@ public class Rfc4475TortureTests
         }
     }
 
+    [Theory]
+    [InlineData("wsinv")]
+    [InlineData("intmeth")]
+    [InlineData("esc01")]
+    [InlineData("escnull")]
+    [InlineData("esc02")]
+    [InlineData("lwsdisp")]
+    [InlineData("longreq")]
+    [InlineData("semiuri")]
+    [InlineData("transports")]
+    [InlineData("mpart01")]
+    [InlineData("unreason")]
+    [InlineData("noreason")]
+    [InlineData("cparam01")]
+    [InlineData("regescrt")]
+    public void Valid_message_written_canonically_parses_to_the_same_values(string name)
+    {
+        var m = Parse(name);
+        var written = SipMessageWriter.ToBytes(m);
+        var again = SipMessageParser.ParseDatagram(written);
+        Assert.Equal(m.Via, again.Via);
+        Assert.Equal(m.From, again.From);
+        Assert.Equal(m.To, again.To);
+        Assert.Equal(m.CallId, again.CallId);
+        Assert.Equal(m.CSeq, again.CSeq);
+        Assert.Equal(m.Contact, again.Contact);
+        Assert.Equal(m.Body.ToArray(), again.Body.ToArray());
+        Assert.Equal(m.Headers.Count(h => h.Name != SipHeaderNames.ContentLength), again.Headers.Count(h => h.Name != SipHeaderNames.ContentLength));
+        Assert.DoesNotContain(again.Headers, h => h.Name.Length == 1); // compact forms were expanded
+        Assert.Equal(written, SipMessageWriter.ToBytes(again));
+    }
+
     [Fact] // 3.1.1.1
     public void Short_tortuous_INVITE()
     {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Aggregators.Sip.Parsing;
 using FsCheck;
 using FsCheck.Fluent;
@@ -20,6 +21,40 @@ public class RoundTripProperties
     [Fact]
     public void Via_round_trips() =>
         Prop.ForAll(Arb.From(SipGenerators.Via), via => SipVia.Parse(via.ToString()).Equals(via)).Check(Config);
+
+    [Fact]
+    public void Stream_decoder_reassembles_messages_split_anywhere()
+    {
+        var gen =
+            from messages in Gen.Choose(1, 4).SelectMany(n => Gen.ArrayOf(SipGenerators.Message, n))
+            from cuts in Gen.ArrayOf(Gen.Choose(1, 200), 6)
+            select (messages, cuts);
+        Prop.ForAll(Arb.From(gen), t =>
+        {
+            var wire = t.messages.SelectMany(m => SipMessageWriter.ToBytes(m).Concat("\r\n"u8.ToArray())).ToArray();
+            var decoder = new Aggregators.Sip.Framing.SipStreamDecoder();
+            var pending = new List<byte>();
+            var got = new List<SipMessage>();
+            var offset = 0;
+            var i = 0;
+            while (offset < wire.Length)
+            {
+                var n = Math.Min(t.cuts[i++ % t.cuts.Length], wire.Length - offset);
+                pending.AddRange(wire.AsSpan(offset, n).ToArray());
+                offset += n;
+                var seq = new System.Buffers.ReadOnlySequence<byte>(pending.ToArray());
+                while (decoder.TryDecode(ref seq, out var frame))
+                    if (frame.Message is { } m) got.Add(m);
+                pending = [.. seq.ToArray()];
+            }
+            Assert.Equal(t.messages.Length, got.Count);
+            for (var k = 0; k < got.Count; k++)
+            {
+                Assert.Equal(t.messages[k].CSeq, got[k].CSeq);
+                Assert.Equal(t.messages[k].Body.ToArray(), got[k].Body.ToArray());
+            }
+        }).Check(Config.WithMaxTest(100));
+    }
 
     [Fact]
     public void Message_round_trips()
