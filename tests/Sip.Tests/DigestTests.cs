@@ -116,6 +116,28 @@ public class DigestTests
     }
 
     [Fact]
+    public void Request_is_challenged_then_authorized_through_headers()
+    {
+        var (server, _) = NewServer();
+        var request = (SipRequest)SipMessageParser.ParseDatagram(Rfc3261ExampleTests.Message(Rfc3261ExampleTests.SubscribeMwi));
+        Assert.Equal(DigestVerification.Missing, server.Verify(request, Ha1));
+
+        var unauthorized = SipResponse.CreateFor(request, 401);
+        foreach (var c in server.CreateChallenges()) unauthorized.Headers.Add(SipHeaderNames.WwwAuthenticate, c.ToString());
+        unauthorized = (SipResponse)SipMessageParser.ParseDatagram(SipMessageWriter.ToBytes(unauthorized));
+
+        var client = new DigestClient("alice", "secret");
+        Assert.True(client.Authorize(request, unauthorized));
+        var resent = (SipRequest)SipMessageParser.ParseDatagram(SipMessageWriter.ToBytes(request));
+        Assert.Equal("SHA-256", Assert.Single(resent.Authorization)["algorithm"]); // the server's first choice
+        Assert.Equal(DigestVerification.Ok, server.Verify(resent, Ha1));
+
+        resent.Headers.Set(SipHeaderNames.Authorization, "Digest realm=\"example.com\", nonce=");
+        Assert.Equal(DigestVerification.Malformed, server.Verify(resent, Ha1));
+        Assert.False(client.Authorize(request, SipResponse.CreateFor(request, 401)));
+    }
+
+    [Fact]
     public void Tracker_is_bounded_and_never_reopens_a_replay()
     {
         var tracker = new NonceCountTracker(2);

@@ -17,6 +17,29 @@ public sealed class DigestClient(string username, string password)
         challenges.FirstOrDefault(c => c.Scheme.Equals("Digest", StringComparison.OrdinalIgnoreCase)
                                        && DigestComputation.TryParseName(c["algorithm"], out _) && c["nonce"] is not null);
 
+    /// <summary>
+    /// Answers a 401 (WWW-Authenticate) or 407 (Proxy-Authenticate) for a request about to be sent
+    /// again (§22.2, §22.3): adds the matching Authorization or Proxy-Authorization header. False
+    /// when the response offers no challenge this client can answer.
+    /// </summary>
+    public bool Authorize(SipRequest request, SipResponse challenge)
+    {
+        var proxy = challenge.StatusCode == 407;
+        IReadOnlyList<SipAuthValue> offered;
+        try
+        {
+            offered = proxy ? challenge.ProxyAuthenticate : challenge.WwwAuthenticate;
+        }
+        catch (SipParseException)
+        {
+            return false;
+        }
+        if (Choose(offered) is not { } chosen) return false;
+        var name = proxy ? SipHeaderNames.ProxyAuthorization : SipHeaderNames.Authorization;
+        request.Headers.Set(name, Answer(chosen, request.Method, request.RequestUri.ToString()).ToString());
+        return true;
+    }
+
     /// <summary>Builds the Authorization (or Proxy-Authorization) value for a request.</summary>
     public SipAuthValue Answer(SipAuthValue challenge, string method, string uri, string? cnonce = null)
     {

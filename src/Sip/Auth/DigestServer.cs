@@ -26,6 +26,8 @@ public sealed record DigestServerOptions
 public enum DigestVerification
 {
     Ok,
+    /// <summary>No credentials for this realm: answer 401/407 with a challenge.</summary>
+    Missing,
     /// <summary>Malformed credentials or a different realm/scheme: answer with a new challenge.</summary>
     Malformed,
     /// <summary>The nonce was not made by this server.</summary>
@@ -92,6 +94,25 @@ public sealed class DigestServer
         Span<byte> full = stackalloc byte[32];
         HMACSHA256.HashData(_options.Secret, input, full);
         full[..destination.Length].CopyTo(destination);
+    }
+
+    /// <summary>
+    /// Checks the request's Authorization (or Proxy-Authorization) for this realm; a malformed
+    /// header counts as <see cref="DigestVerification.Malformed"/>.
+    /// </summary>
+    public DigestVerification Verify(SipRequest request, Func<string, DigestAlgorithm, string?> ha1, bool proxy = false)
+    {
+        IReadOnlyList<SipAuthValue> all;
+        try
+        {
+            all = proxy ? request.ProxyAuthorization : request.Authorization;
+        }
+        catch (SipParseException)
+        {
+            return DigestVerification.Malformed;
+        }
+        var mine = all.FirstOrDefault(a => a.Scheme.Equals("Digest", StringComparison.OrdinalIgnoreCase) && a["realm"] == _options.Realm);
+        return mine is null ? DigestVerification.Missing : Verify(mine, request.Method, ha1);
     }
 
     /// <summary>
