@@ -56,6 +56,8 @@ public sealed class SipTransactionLayer(SipTimerSettings? timers = null, TimePro
     /// <summary>
     /// Matches a request to a server transaction. Returns a new transaction the TU must answer, or
     /// null when the request was a retransmission (handled here), an ACK, or has no RFC 3261 branch.
+    /// INVITE transactions are not implemented: an INVITE gets a non-INVITE server transaction, good
+    /// only for answering it at once with a final error (e.g. 405 or 501).
     /// </summary>
     public SipNonInviteServerTransaction? ProcessRequest(SipRequest request, ISipTransport transport, IPEndPoint remote)
     {

@@ -24,6 +24,7 @@ public sealed partial class SipStreamTransport : ISipTransport
     private readonly Socket _listener;
     private readonly ConcurrentDictionary<IPEndPoint, Task<SipConnection>> _connections = new();
     private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _connectLock = new();
     private readonly Task _accepting;
     private readonly ITimer _idleSweep;
 
@@ -76,7 +77,16 @@ public sealed partial class SipStreamTransport : ISipTransport
     {
         while (true)
         {
-            var pending = _connections.GetOrAdd(remote, r => ConnectAsync(r));
+            Task<SipConnection>? pending;
+            lock (_connectLock)
+            {
+                // Under a lock so that two senders never open two connections to one peer.
+                if (!_connections.TryGetValue(remote, out pending))
+                {
+                    pending = ConnectAsync(remote);
+                    _connections[remote] = pending;
+                }
+            }
             try
             {
                 var connection = await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
