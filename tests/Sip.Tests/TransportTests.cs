@@ -94,6 +94,19 @@ public sealed class TransportTests
     }
 
     [Fact]
+    public async Task Concurrent_sends_share_one_connection_and_do_not_interleave()
+    {
+        var serverInbox = Channel.CreateUnbounded<SipReceivedMessage>();
+        await using var server = SipStreamTransport.BindTcp(new SipTransportOptions { LocalEndPoint = AnyLoopback }, serverInbox);
+        await using var client = SipStreamTransport.BindTcp(new SipTransportOptions { LocalEndPoint = AnyLoopback }, Channel.CreateUnbounded<SipReceivedMessage>());
+        await Task.WhenAll(Enumerable.Range(1, 30).Select(i => Task.Run(() => client.SendAsync(Notify(i), server.LocalEndPoint).AsTask())));
+        var received = new List<uint>();
+        for (var i = 0; i < 30; i++) received.Add((await Next(serverInbox)).Message.CSeq.Sequence);
+        Assert.Equal(Enumerable.Range(1, 30).Select(i => (uint)i), received.Order());
+        Assert.Equal(1, client.ConnectionCount);
+    }
+
+    [Fact]
     public async Task Tcp_framing_error_closes_only_that_connection_and_pings_get_pongs()
     {
         var inbox = Channel.CreateUnbounded<SipReceivedMessage>();
