@@ -12,7 +12,8 @@ internal static partial class TestMessages
     public static byte[] Load(string relativePath)
     {
         var path = Path.Combine(AppContext.BaseDirectory, "TestData", relativePath);
-        var text = File.ReadAllText(path, Encoding.ASCII).Replace("\n", "\r\n", StringComparison.Ordinal);
+        // A checkout that turned LF into CRLF must not double the CRs; raw CRs are written as <hex>0D</hex>.
+        var text = File.ReadAllText(path, Encoding.ASCII).Replace("\r\n", "\n", StringComparison.Ordinal).Replace("\n", "\r\n", StringComparison.Ordinal);
         return Expand(text);
     }
 
