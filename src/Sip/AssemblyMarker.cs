@@ -1,5 +1,0 @@
-namespace Aggregators.Sip;
-
-internal static class AssemblyMarker
-{
-}

@@ -1,0 +1,177 @@
+using System.Net;
+using Aggregators.Sip.Transport;
+
+namespace Aggregators.Sip.Transactions;
+
+public enum SipClientTransactionOutcome
+{
+    /// <summary>A final response arrived.</summary>
+    Response,
+
+    /// <summary>Timer F fired: the TU treats this as 408 Request Timeout (§8.1.3.1).</summary>
+    Timeout,
+
+    /// <summary>The transport failed (§17.1.4): treat as 503 Service Unavailable.</summary>
+    TransportError,
+}
+
+public sealed record SipClientTransactionResult(SipClientTransactionOutcome Outcome, SipResponse? Response = null, Exception? Error = null);
+
+/// <summary>
+/// Non-INVITE client transaction (RFC 3261 §17.1.2, figure 6): Trying → Proceeding → Completed →
+/// Terminated, retransmitting on unreliable transports with timer E (T1 doubling up to T2),
+/// timing out with timer F (64*T1), absorbing response retransmissions for timer K (T4).
+/// </summary>
+public sealed class SipNonInviteClientTransaction
+{
+    private readonly Lock _lock = new();
+    private readonly ISipTransport _transport;
+    private readonly IPEndPoint _destination;
+    private readonly SipTimerSettings _timers;
+    private readonly TimeProvider _time;
+    private readonly Action<SipResponse>? _onProvisional;
+    private readonly Action<SipNonInviteClientTransaction> _onTerminated;
+    private readonly TaskCompletionSource<SipClientTransactionResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private ITimer? _timerE;
+    private ITimer? _timerF;
+    private ITimer? _timerK;
+    private TimeSpan _intervalE;
+
+    internal SipNonInviteClientTransaction(SipTransactionKey key, SipRequest request, ISipTransport transport, IPEndPoint destination,
+        SipTimerSettings timers, TimeProvider time, Action<SipResponse>? onProvisional, Action<SipNonInviteClientTransaction> onTerminated)
+    {
+        Key = key;
+        Request = request;
+        _transport = transport;
+        _destination = destination;
+        _timers = timers;
+        _time = time;
+        _onProvisional = onProvisional;
+        _onTerminated = onTerminated;
+    }
+
+    public SipTransactionKey Key { get; }
+    public SipRequest Request { get; }
+    public SipTransactionState State { get; private set; } = SipTransactionState.Trying;
+
+    /// <summary>How many times the request was sent (1 + retransmissions).</summary>
+    public int Transmissions { get; private set; }
+
+    /// <summary>Completes with the final response, a timeout or a transport error.</summary>
+    public Task<SipClientTransactionResult> Completion => _completion.Task;
+
+    internal void Start()
+    {
+        lock (_lock)
+        {
+            _timerF = _time.CreateTimer(_ => OnTimerF(), null, _timers.TransactionTimeout, Timeout.InfiniteTimeSpan);
+            if (!_transport.IsReliable)
+            {
+                _intervalE = _timers.T1;
+                _timerE = _time.CreateTimer(_ => OnTimerE(), null, _intervalE, Timeout.InfiniteTimeSpan);
+            }
+        }
+        Send();
+    }
+
+    private void Send()
+    {
+        lock (_lock) Transmissions++;
+        ValueTask sending;
+        try
+        {
+            sending = _transport.SendAsync(Request, _destination);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
+        {
+            OnTransportError(e);
+            return;
+        }
+        if (sending.IsCompletedSuccessfully) return;
+        _ = ObserveAsync(sending);
+    }
+
+    private async Task ObserveAsync(ValueTask sending)
+    {
+        try
+        {
+            await sending.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or System.Net.Sockets.SocketException or OperationCanceledException)
+        {
+            OnTransportError(e);
+        }
+    }
+
+    // Timer E: retransmit; in Trying the interval doubles up to T2, in Proceeding it is T2 (§17.1.2.2).
+    private void OnTimerE()
+    {
+        lock (_lock)
+        {
+            if (State is not (SipTransactionState.Trying or SipTransactionState.Proceeding)) return;
+            _intervalE = State == SipTransactionState.Trying ? Min(_intervalE * 2, _timers.T2) : _timers.T2;
+            _timerE?.Change(_intervalE, Timeout.InfiniteTimeSpan);
+        }
+        Send();
+    }
+
+    private void OnTimerF()
+    {
+        lock (_lock)
+        {
+            if (State is not (SipTransactionState.Trying or SipTransactionState.Proceeding)) return;
+        }
+        Terminate(new SipClientTransactionResult(SipClientTransactionOutcome.Timeout));
+    }
+
+    private void OnTransportError(Exception e)
+    {
+        lock (_lock)
+        {
+            if (State == SipTransactionState.Terminated) return;
+        }
+        Terminate(new SipClientTransactionResult(SipClientTransactionOutcome.TransportError, Error: e));
+    }
+
+    internal void ReceiveResponse(SipResponse response)
+    {
+        Action? after = null;
+        lock (_lock)
+        {
+            switch (State)
+            {
+                case SipTransactionState.Trying or SipTransactionState.Proceeding when response.IsProvisional:
+                    State = SipTransactionState.Proceeding;
+                    after = () => _onProvisional?.Invoke(response);
+                    break;
+                case SipTransactionState.Trying or SipTransactionState.Proceeding:
+                    State = SipTransactionState.Completed;
+                    _timerE?.Dispose();
+                    _timerF?.Dispose();
+                    _completion.TrySetResult(new SipClientTransactionResult(SipClientTransactionOutcome.Response, response));
+                    if (_transport.IsReliable) after = () => Terminate(null);
+                    else _timerK = _time.CreateTimer(_ => Terminate(null), null, _timers.T4, Timeout.InfiniteTimeSpan);
+                    break;
+                default:
+                    return; // Completed: response retransmissions are absorbed
+            }
+        }
+        after?.Invoke();
+    }
+
+    private void Terminate(SipClientTransactionResult? result)
+    {
+        lock (_lock)
+        {
+            if (State == SipTransactionState.Terminated) return;
+            State = SipTransactionState.Terminated;
+            _timerE?.Dispose();
+            _timerF?.Dispose();
+            _timerK?.Dispose();
+        }
+        if (result is not null) _completion.TrySetResult(result);
+        _onTerminated(this);
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+}

@@ -1,0 +1,72 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Aggregators.Sip.Transport;
+
+namespace Aggregators.Sip.Transactions;
+
+/// <summary>
+/// Holds the non-INVITE client and server transactions and matches incoming messages to them
+/// (RFC 3261 §17.1.3, §17.2.3). Timers run on the given <see cref="TimeProvider"/>.
+/// </summary>
+public sealed class SipTransactionLayer(SipTimerSettings? timers = null, TimeProvider? time = null)
+{
+    private readonly SipTimerSettings _timers = timers ?? SipTimerSettings.Default;
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly ConcurrentDictionary<SipTransactionKey, SipNonInviteClientTransaction> _clients = new();
+    private readonly ConcurrentDictionary<SipTransactionKey, SipNonInviteServerTransaction> _servers = new();
+
+    public int ClientTransactionCount => _clients.Count;
+    public int ServerTransactionCount => _servers.Count;
+
+    /// <summary>
+    /// Starts a client transaction for a non-INVITE request whose top Via carries a fresh RFC 3261
+    /// branch (see <see cref="SipTransactionKey.NewBranch"/>).
+    /// </summary>
+    public SipNonInviteClientTransaction SendRequest(SipRequest request, ISipTransport transport, IPEndPoint destination, Action<SipResponse>? onProvisional = null)
+    {
+        if (request.Method is SipMethods.Invite or SipMethods.Ack)
+            throw new NotSupportedException("only non-INVITE transactions are implemented");
+        if (SipTransactionKey.ForClientRequest(request) is not { } key || !SipTransactionKey.IsRfc3261Branch(key.Branch))
+            throw new ArgumentException("the request needs a top Via with an RFC 3261 branch", nameof(request));
+        var tx = new SipNonInviteClientTransaction(key, request, transport, destination, _timers, _time, onProvisional, t => _clients.TryRemove(new(t.Key, t)));
+        if (!_clients.TryAdd(key, tx)) throw new InvalidOperationException($"a client transaction with branch {key.Branch} exists");
+        tx.Start();
+        return tx;
+    }
+
+    /// <summary>
+    /// Routes one received message: a response to its client transaction, a request to its server
+    /// transaction. Returns the new server transaction the TU must answer, else null.
+    /// </summary>
+    public SipNonInviteServerTransaction? Dispatch(SipReceivedMessage received)
+    {
+        if (received.Message is SipRequest request) return ProcessRequest(request, received.Transport, received.RemoteEndPoint);
+        ProcessResponse((SipResponse)received.Message); // a stray response is discarded (§17.1.3, §18.1.2)
+        return null;
+    }
+
+    /// <summary>Hands a response to its client transaction; false for a stray response (§18.1.2: discard).</summary>
+    public bool ProcessResponse(SipResponse response)
+    {
+        if (SipTransactionKey.ForResponse(response) is not { } key || !_clients.TryGetValue(key, out var tx)) return false;
+        tx.ReceiveResponse(response);
+        return true;
+    }
+
+    /// <summary>
+    /// Matches a request to a server transaction. Returns a new transaction the TU must answer, or
+    /// null when the request was a retransmission (handled here), an ACK, or has no RFC 3261 branch.
+    /// INVITE transactions are not implemented: an INVITE gets a non-INVITE server transaction, good
+    /// only for answering it at once with a final error (e.g. 405 or 501).
+    /// </summary>
+    public SipNonInviteServerTransaction? ProcessRequest(SipRequest request, ISipTransport transport, IPEndPoint remote)
+    {
+        if (request.Method == SipMethods.Ack) return null;
+        if (SipTransactionKey.ForServer(request) is not { } key) return null;
+        var candidate = new SipNonInviteServerTransaction(key, request, transport, remote, _timers, _time, t => _servers.TryRemove(new(t.Key, t)));
+        if (_servers.TryAdd(key, candidate)) return candidate;
+        if (!_servers.TryGetValue(key, out var tx)) return null; // terminated in between: a late retransmission
+        tx.ReceiveRetransmission();
+        return null;
+    }
+}

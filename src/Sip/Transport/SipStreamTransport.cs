@@ -1,0 +1,299 @@
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Aggregators.Sip.Framing;
+using Aggregators.Sip.Parsing;
+using Microsoft.Extensions.Logging;
+
+namespace Aggregators.Sip.Transport;
+
+/// <summary>
+/// TCP or TLS (RFC 3261 §18, RFC 5630): a listener on the local endpoint and a table of connections
+/// by remote endpoint, reused for sending in both directions and closed after an idle timeout. A
+/// framing error closes only the connection it came on.
+/// </summary>
+public sealed partial class SipStreamTransport : ISipTransport
+{
+    private readonly SipTransportOptions _options;
+    private readonly ChannelWriter<SipReceivedMessage> _inbox;
+    private readonly ILogger _logger;
+    private readonly Socket _listener;
+    private readonly ConcurrentDictionary<IPEndPoint, Task<SipConnection>> _connections = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _connectLock = new();
+    private readonly Task _accepting;
+    private readonly ITimer _idleSweep;
+
+    private SipStreamTransport(SipTransportProtocol protocol, SipTransportOptions options, ChannelWriter<SipReceivedMessage> inbox)
+    {
+        if (protocol == SipTransportProtocol.Tls && options.ServerCertificate is null)
+            throw new ArgumentException("TLS needs a ServerCertificate", nameof(options));
+        Protocol = protocol;
+        _options = options;
+        _inbox = inbox;
+        _logger = options.LoggerFactory.CreateLogger<SipStreamTransport>();
+        _listener = new Socket(options.LocalEndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            _listener.Bind(options.LocalEndPoint);
+            _listener.Listen(512);
+        }
+        catch
+        {
+            _listener.Dispose();
+            throw;
+        }
+        LocalEndPoint = (IPEndPoint)_listener.LocalEndPoint!;
+        _accepting = Task.Run(AcceptLoopAsync);
+        var sweep = options.IdleTimeout / 4 < TimeSpan.FromSeconds(1) ? options.IdleTimeout / 4 : TimeSpan.FromSeconds(Math.Min(30, options.IdleTimeout.TotalSeconds / 4));
+        _idleSweep = options.TimeProvider.CreateTimer(_ => CloseIdle(), null, sweep, sweep);
+    }
+
+    public static SipStreamTransport BindTcp(SipTransportOptions options, ChannelWriter<SipReceivedMessage> inbox) =>
+        new(SipTransportProtocol.Tcp, options, inbox);
+
+    public static SipStreamTransport BindTls(SipTransportOptions options, ChannelWriter<SipReceivedMessage> inbox) =>
+        new(SipTransportProtocol.Tls, options, inbox);
+
+    public SipTransportProtocol Protocol { get; }
+    public bool IsReliable => true;
+    public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>Open connections (for tests and metrics).</summary>
+    public int ConnectionCount => _connections.Count;
+
+    public async ValueTask SendAsync(SipMessage message, IPEndPoint remote, CancellationToken cancellationToken = default)
+    {
+        var bytes = SipMessageWriter.ToBytes(message);
+        var connection = await GetOrConnectAsync(remote, cancellationToken).ConfigureAwait(false);
+        await connection.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<SipConnection> GetOrConnectAsync(IPEndPoint remote, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task<SipConnection>? pending;
+            lock (_connectLock)
+            {
+                // Under a lock so that two senders never open two connections to one peer.
+                if (!_connections.TryGetValue(remote, out pending))
+                {
+                    pending = ConnectAsync(remote);
+                    _connections[remote] = pending;
+                }
+            }
+            try
+            {
+                var connection = await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
+                if (!connection.IsClosed) return connection;
+            }
+            catch (Exception e) when (e is SocketException or IOException or AuthenticationException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                _connections.TryRemove(new KeyValuePair<IPEndPoint, Task<SipConnection>>(remote, pending));
+                throw new IOException($"cannot connect to {remote} over {Protocol}: {e.Message}", e);
+            }
+            _connections.TryRemove(new KeyValuePair<IPEndPoint, Task<SipConnection>>(remote, pending));
+        }
+    }
+
+    private async Task<SipConnection> ConnectAsync(IPEndPoint remote)
+    {
+        if (_connections.Count > _options.MaxConnections) throw new IOException("too many connections");
+        var socket = new Socket(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            // Outgoing connections leave from the configured address (the port is the system's choice).
+            socket.Bind(new IPEndPoint(LocalEndPoint.Address, 0));
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            timeout.CancelAfter(_options.ConnectTimeout);
+            await socket.ConnectAsync(remote, timeout.Token).ConfigureAwait(false);
+            Stream stream = new NetworkStream(socket, ownsSocket: true);
+            if (Protocol == SipTransportProtocol.Tls)
+            {
+                var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+                await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+                {
+                    TargetHost = remote.Address.ToString(),
+                    RemoteCertificateValidationCallback = _options.RemoteCertificateValidation,
+                }, timeout.Token).ConfigureAwait(false);
+                stream = ssl;
+            }
+            return Start(stream, remote);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await _listener.AcceptAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException)
+            {
+                continue;
+            }
+            _ = Task.Run(() => AcceptedAsync(socket));
+        }
+    }
+
+    private async Task AcceptedAsync(Socket socket)
+    {
+        var remote = (IPEndPoint)socket.RemoteEndPoint!;
+        if (_connections.Count >= _options.MaxConnections)
+        {
+            socket.Dispose();
+            return;
+        }
+        socket.NoDelay = true;
+        Stream stream = new NetworkStream(socket, ownsSocket: true);
+        try
+        {
+            if (Protocol == SipTransportProtocol.Tls)
+            {
+                var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+                timeout.CancelAfter(_options.ConnectTimeout);
+                await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = _options.ServerCertificate }, timeout.Token).ConfigureAwait(false);
+                stream = ssl;
+            }
+        }
+        catch (Exception e) when (e is IOException or AuthenticationException or OperationCanceledException or SocketException)
+        {
+            LogClosed(remote, "TLS handshake failed: " + e.Message);
+            await stream.DisposeAsync().ConfigureAwait(false);
+            return;
+        }
+        var connection = Start(stream, remote);
+        _connections[remote] = Task.FromResult(connection);
+    }
+
+    private SipConnection Start(Stream stream, IPEndPoint remote)
+    {
+        var connection = new SipConnection(stream, remote, _options.TimeProvider);
+        _ = Task.Run(() => ReadLoopAsync(connection));
+        return connection;
+    }
+
+    private async Task ReadLoopAsync(SipConnection connection)
+    {
+        var reader = PipeReader.Create(connection.Stream, new StreamPipeReaderOptions(bufferSize: 8192, leaveOpen: true));
+        var framer = new SipStreamFramer(reader, _options.Limits);
+        var reason = "closed by peer";
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                var frame = await framer.ReadAsync(_stop.Token).ConfigureAwait(false);
+                connection.Touch();
+                if (frame.Kind == SipFrameKind.EndOfStream) break;
+                if (frame.Kind == SipFrameKind.KeepAlivePing)
+                {
+                    await connection.WriteAsync("\r\n"u8.ToArray(), _stop.Token).ConfigureAwait(false); // pong, RFC 5626 §4.4.1
+                    continue;
+                }
+                if (frame.Message is SipRequest request) SipTransportRules.StampReceived(request, connection.Remote);
+                await _inbox.WriteAsync(new SipReceivedMessage(frame.Message!, this, connection.Remote), _stop.Token).ConfigureAwait(false);
+            }
+        }
+        catch (SipParseException e)
+        {
+            reason = "framing error: " + e.Message;
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or SocketException or ChannelClosedException)
+        {
+            reason = e.Message;
+        }
+        finally
+        {
+            await reader.CompleteAsync().ConfigureAwait(false);
+            await CloseAsync(connection).ConfigureAwait(false);
+            LogClosed(connection.Remote, reason);
+        }
+    }
+
+    private async Task CloseAsync(SipConnection connection)
+    {
+        if (_connections.TryGetValue(connection.Remote, out var t) && t.IsCompletedSuccessfully && ReferenceEquals(t.Result, connection))
+            _connections.TryRemove(new KeyValuePair<IPEndPoint, Task<SipConnection>>(connection.Remote, t));
+        await connection.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private void CloseIdle()
+    {
+        var now = _options.TimeProvider.GetUtcNow();
+        foreach (var (_, task) in _connections)
+        {
+            if (task.IsCompletedSuccessfully && now - task.Result.LastActivity > _options.IdleTimeout)
+                _ = CloseAsync(task.Result);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "SIP connection with {Remote} closed: {Reason}")]
+    private partial void LogClosed(IPEndPoint remote, string reason);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _idleSweep.DisposeAsync().ConfigureAwait(false);
+        _listener.Dispose();
+        await _accepting.ConfigureAwait(false);
+        foreach (var (_, task) in _connections)
+            if (task.IsCompletedSuccessfully) await task.Result.DisposeAsync().ConfigureAwait(false);
+        _connections.Clear();
+        _stop.Dispose();
+    }
+
+    /// <summary>One connection: writes are serialised by a lock so messages never interleave.</summary>
+    private sealed class SipConnection(Stream stream, IPEndPoint remote, TimeProvider time) : IAsyncDisposable
+    {
+        private readonly SemaphoreSlim _writeLock = new(1, 1);
+        private int _closed;
+        private long _lastActivityTicks = time.GetUtcNow().UtcTicks;
+
+        public Stream Stream { get; } = stream;
+        public IPEndPoint Remote { get; } = remote;
+        public bool IsClosed => Volatile.Read(ref _closed) != 0;
+        public DateTimeOffset LastActivity => new(Interlocked.Read(ref _lastActivityTicks), TimeSpan.Zero);
+
+        public void Touch() => Interlocked.Exchange(ref _lastActivityTicks, time.GetUtcNow().UtcTicks);
+
+        public async ValueTask WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+        {
+            await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                ObjectDisposedException.ThrowIf(IsClosed, this);
+                await Stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+                await Stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+                Touch();
+            }
+            finally
+            {
+                _writeLock.Release();
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _closed, 1) != 0) return;
+            await Stream.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,109 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Aggregators.Sip.Parsing;
+using Microsoft.Extensions.Logging;
+
+namespace Aggregators.Sip.Transport;
+
+/// <summary>UDP: one datagram, one message (RFC 3261 §18.3); malformed datagrams are logged and dropped.</summary>
+public sealed partial class SipUdpTransport : ISipTransport
+{
+    private readonly Socket _socket;
+    private readonly SipTransportOptions _options;
+    private readonly ChannelWriter<SipReceivedMessage> _inbox;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _receiving;
+
+    private SipUdpTransport(SipTransportOptions options, ChannelWriter<SipReceivedMessage> inbox)
+    {
+        _options = options;
+        _inbox = inbox;
+        _logger = options.LoggerFactory.CreateLogger<SipUdpTransport>();
+        _socket = new Socket(options.LocalEndPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            _socket.Bind(options.LocalEndPoint);
+        }
+        catch
+        {
+            _socket.Dispose();
+            throw;
+        }
+        LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
+        _receiving = Task.Run(ReceiveLoopAsync);
+    }
+
+    public static SipUdpTransport Bind(SipTransportOptions options, ChannelWriter<SipReceivedMessage> inbox) => new(options, inbox);
+
+    public SipTransportProtocol Protocol => SipTransportProtocol.Udp;
+    public bool IsReliable => false;
+    public IPEndPoint LocalEndPoint { get; }
+
+    public async ValueTask SendAsync(SipMessage message, IPEndPoint remote, CancellationToken cancellationToken = default)
+    {
+        var bytes = SipMessageWriter.ToBytes(message);
+        await _socket.SendToAsync(bytes, SocketFlags.None, remote, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task ReceiveLoopAsync()
+    {
+        var buffer = new byte[65536];
+        EndPoint any = new IPEndPoint(LocalEndPoint.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
+        while (!_stop.IsCancellationRequested)
+        {
+            SocketReceiveFromResult result;
+            try
+            {
+                result = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, any, _stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.MessageSize)
+            {
+                continue; // ICMP port unreachable from an earlier send, or an oversize datagram
+            }
+            var remote = (IPEndPoint)result.RemoteEndPoint;
+            if (IsKeepAlive(buffer.AsSpan(0, result.ReceivedBytes))) continue;
+            SipMessage message;
+            try
+            {
+                message = SipMessageParser.ParseDatagram(buffer.AsSpan(0, result.ReceivedBytes), _options.Limits);
+            }
+            catch (SipParseException e)
+            {
+                LogDropped(remote, e.Message);
+                continue;
+            }
+            if (message is SipRequest request) SipTransportRules.StampReceived(request, remote);
+            await _inbox.WriteAsync(new SipReceivedMessage(message, this, remote), _stop.Token).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>CRLF keep-alives (RFC 5626 §3.5.1 uses them on streams; some UAs also send them on UDP).</summary>
+    private static bool IsKeepAlive(ReadOnlySpan<byte> datagram) => datagram.Trim("\r\n\0 "u8).IsEmpty;
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Dropped a malformed UDP datagram from {Remote}: {Reason}")]
+    private partial void LogDropped(IPEndPoint remote, string reason);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _socket.Dispose();
+        try
+        {
+            await _receiving.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        _stop.Dispose();
+    }
+}
