@@ -54,7 +54,7 @@ internal static class Generators
             .Select(p => AccountId.Parse(p.Item1 + p.Item2));
 
     public static Gen<string> Flag => Gen.OneOf(
-        Gen.Elements("\\Seen", "\\Flagged", "\\Answered", "\\Deleted", "\\Draft", "\\Recent", "$Junk", "$Label1", "NonJunk", "$MDNSent"),
+        Gen.Elements("\\Seen", "\\Flagged", "\\Answered", "\\Deleted", "\\Draft", "$Junk", "$Label1", "NonJunk", "$MDNSent"),
         Gen.ArrayOf(Gen.Elements("a", "B", "$", "!", "#", "&", "'", "+", ",", "-", ".", "/", ":", ";", "<", "=", ">", "?", "@", "[", "^", "_", "`", "|", "}", "~", "7"), 3)
             .Select(c => string.Concat(c)));
 

@@ -176,7 +176,7 @@ internal static class MailEventDecoder
                     if (!name.StartsWith("vnd.", StringComparison.Ordinal) || name.Length == 4)
                     {
                         error = new EventError(index, Clip(name),
-                            $"unknown parameter '{Clip(name)}'; vendor parameters must start with 'vnd.' (RFC 5423 §4)");
+                            $"unknown parameter '{Clip(name)}'; vendor parameters must start with 'vnd.' (RFC 5423 §6)");
                         return false;
                     }
                     vendorName = name;
@@ -494,7 +494,7 @@ internal static class MailEventDecoder
 
         if (type is MailEventType.FlagsSet or MailEventType.FlagsClear && f.FlagNames is null)
         {
-            error = new EventError(index, "flagNames", $"'flagNames' is required for {typeName} events (RFC 5423 §4.3)");
+            error = new EventError(index, "flagNames", $"'flagNames' is required for {typeName} events (RFC 5423 §4.2)");
             return false;
         }
 
@@ -687,6 +687,11 @@ internal static class MailEventDecoder
                     error = new EventError(index, name, $"'{name}' contains '{Clip(flag)}', which is not an IMAP flag or keyword (RFC 3501 §9 flag)");
                     return false;
                 }
+                if (IsRecent(flag))
+                {
+                    error = new EventError(index, name, $"'{name}' must not include \\Recent (RFC 5423 §4.2)");
+                    return false;
+                }
             }
         }
         else if (reader.TokenType == JsonTokenType.StartArray)
@@ -701,6 +706,12 @@ internal static class MailEventDecoder
                 {
                     var item = $"{name}[{i}]";
                     error = new EventError(index, item, $"'{item}' value '{Clip(flags[i])}' is not an IMAP flag or keyword (RFC 3501 §9 flag)");
+                    return false;
+                }
+                if (IsRecent(flags[i]))
+                {
+                    var item = $"{name}[{i}]";
+                    error = new EventError(index, item, $"'{item}' must not be \\Recent (RFC 5423 §4.2)");
                     return false;
                 }
             }
@@ -719,6 +730,9 @@ internal static class MailEventDecoder
         error = null;
         return true;
     }
+
+    // Flags are case-insensitive (RFC 3501 §2.3.2).
+    private static bool IsRecent(string flag) => flag.Equals("\\Recent", StringComparison.OrdinalIgnoreCase);
 
     private static bool TryReadStringArray(ref Utf8JsonReader reader, int index, string name, out string[]? items, out EventError? error)
     {

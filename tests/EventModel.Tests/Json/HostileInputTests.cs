@@ -175,6 +175,8 @@ public class HostileInputTests
     [InlineData("\"flagNames\":\"\\\\*\"", "flagNames", "not an IMAP flag")]
     [InlineData("\"flagNames\":[\"\\\\Seen\",\"a]b\"]", "flagNames[1]", "not an IMAP flag")]
     [InlineData("\"flagNames\":[\"\\\\Seen\",7]", "flagNames[1]", "must be a string")]
+    [InlineData("\"flagNames\":\"\\\\Seen \\\\RECENT\"", "flagNames", "must not include \\Recent", "§4.2")]
+    [InlineData("\"flagNames\":[\"\\\\Recent\"]", "flagNames[0]", "must not be \\Recent")]
     [InlineData("\"flagNames\":{}", "flagNames", "must be a string of space-separated flags or an array")]
     [InlineData("\"tags\":\"vip\"", "tags", "must be an array of strings")]
     [InlineData("\"tags\":[\"vip\",\"\"]", "tags[1]", "empty")]
@@ -222,7 +224,7 @@ public class HostileInputTests
     [InlineData("\"VND.x\":1", "VND.x")]
     [InlineData("\"\":1", "")]
     public void Unknown_keys_are_refused_with_the_rfc_hint(string member, string field) =>
-        AssertError("{" + Ok + "," + member + "}", field, $"unknown parameter '{field}'", "vendor parameters must start with 'vnd.' (RFC 5423 §4)");
+        AssertError("{" + Ok + "," + member + "}", field, $"unknown parameter '{field}'", "vendor parameters must start with 'vnd.' (RFC 5423 §6)");
 
     [Fact]
     public void Hostile_key_names_are_clipped_in_messages()
