@@ -2,11 +2,13 @@ namespace Aggregators.EventModel;
 
 /// <summary>
 /// One RFC 5423 event, as produced by the IMAP bridge or a mail server hook and as delivered to
-/// subscribers. Parameter names follow RFC 5423 §4; <see cref="Account"/>, <see cref="Mailbox"/>,
+/// subscribers. Event names follow RFC 5423 §4, parameter names §5; <see cref="Account"/>, <see cref="Mailbox"/>,
 /// <see cref="OldMailbox"/>, <see cref="Totals"/>, <see cref="Spam"/>, <see cref="Id"/>,
 /// <see cref="From"/> and <see cref="Subject"/> are this project's additions (docs/events.md).
-/// Vendor parameters (<c>vnd.*</c>, RFC 5423 §4) are kept verbatim in <see cref="Vendor"/>.
+/// Vendor parameters (<c>vnd.*</c>, RFC 5423 §6) are kept verbatim in <see cref="Vendor"/>.
+/// JSON: <see cref="Json.MailEventJson"/> (docs/events.md), also through System.Text.Json.
 /// </summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(Json.MailEventJsonConverter))]
 public sealed record MailEvent
 {
     /// <summary>The event type (RFC 5423 "event").</summary>
@@ -36,7 +38,7 @@ public sealed record MailEvent
     /// </summary>
     public string? Id { get; init; }
 
-    // --- RFC 5423 §4 parameters -------------------------------------------------------------
+    // --- RFC 5423 §5 parameters -------------------------------------------------------------
 
     public DateTimeOffset? Timestamp { get; init; }
     public string? Service { get; init; }
@@ -90,5 +92,5 @@ public sealed record MailEvent
     public IReadOnlyList<VendorParameter>? Vendor { get; init; }
 }
 
-/// <summary>A vendor parameter (RFC 5423 §4: names begin with "vnd."), its value as raw JSON.</summary>
+/// <summary>A vendor parameter (RFC 5423 §6: names begin with "vnd."), its value as raw JSON.</summary>
 public sealed record VendorParameter(string Name, string RawJson);

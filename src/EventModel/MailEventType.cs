@@ -1,33 +1,33 @@
 namespace Aggregators.EventModel;
 
 /// <summary>
-/// The RFC 5423 event types (§4.1 to §4.5). The numeric value is the bit position in an
+/// The RFC 5423 event types (§4.1 to §4.4). The numeric value is the bit position in an
 /// <see cref="EventTypeSet"/>; never reorder, only append.
 /// </summary>
 public enum MailEventType : byte
 {
-    // §4.1 Message addition and deletion
+    // §4.1 Message addition and deletion (the quota events are in §4.1 too)
     MessageAppend = 0,
     MessageExpire = 1,
     MessageExpunge = 2,
     MessageNew = 3,
 
-    // §4.2 Quota
+    // §4.1 Quota
     QuotaExceed = 4,
     QuotaWithin = 5,
     QuotaChange = 6,
 
-    // §4.3 Message flags
+    // §4.2 Message flags
     MessageRead = 7,
     MessageTrash = 8,
     FlagsSet = 9,
     FlagsClear = 10,
 
-    // §4.4 Access accounting
+    // §4.3 Access accounting
     Login = 11,
     Logout = 12,
 
-    // §4.5 Mailbox management
+    // §4.4 Mailbox management
     MailboxCreate = 13,
     MailboxDelete = 14,
     MailboxRename = 15,
