@@ -1,0 +1,233 @@
+namespace Aggregators.Pna.Subscriptions;
+
+/// <summary>
+/// A subscription as a trie node keeps it: the subscription and its event-type bits, so the
+/// match loop tests the mask without dereferencing the filter.
+/// </summary>
+internal readonly struct TrieEntry(Subscription subscription, uint events)
+{
+    public readonly Subscription Subscription = subscription;
+    public readonly uint Events = events;
+}
+
+/// <summary>
+/// One mailbox of one account in the <see cref="SubscriptionRegistry"/> trie: the node for the
+/// path <c>Work/Reports</c> is the child "Reports" of the child "Work" of the account's root.
+/// <para>
+/// Publication rules (see <see cref="SubscriptionRegistry"/>): every array a node points to is
+/// immutable once published. Writers, serialised by the registry's lock, build a new array and
+/// publish it with a volatile write; the matcher reads each array reference once and walks that
+/// snapshot without a lock. Masks are hints that only let the matcher skip work: each entry's
+/// own bits are checked again, so a mask briefly wider than the truth costs a little time and
+/// never a wrong match.
+/// </para>
+/// </summary>
+internal sealed class MailboxTrieNode(string segment)
+{
+    private static readonly MailboxTrieNode[] NoChildren = [];
+    private static readonly TrieEntry[] NoEntries = [];
+
+    /// <summary>This node's segment (shared with the first subscription's <c>MailboxPath</c>); "" at the root.</summary>
+    public readonly string Segment = segment;
+
+    /// <summary>Children sorted by <see cref="string.CompareOrdinal(string, string)"/> of their segment.</summary>
+    private MailboxTrieNode[] _children = NoChildren;
+
+    /// <summary>Subscriptions with depth One on exactly this mailbox.</summary>
+    private TrieEntry[] _exact = NoEntries;
+
+    /// <summary>Subscriptions with depth Subtree on this mailbox.</summary>
+    private TrieEntry[] _subtree = NoEntries;
+
+    /// <summary>OR of <see cref="_exact"/>'s event bits.</summary>
+    private uint _exactMask;
+
+    /// <summary>OR of <see cref="_subtree"/>'s event bits.</summary>
+    private uint _subtreeMask;
+
+    /// <summary>OR of every event bit in this node and all nodes below it: zero means "skip the branch".</summary>
+    private uint _branchMask;
+
+    public MailboxTrieNode[] Children => Volatile.Read(ref _children);
+    public TrieEntry[] Exact => Volatile.Read(ref _exact);
+    public TrieEntry[] Subtree => Volatile.Read(ref _subtree);
+    public uint ExactMask => Volatile.Read(ref _exactMask);
+    public uint SubtreeMask => Volatile.Read(ref _subtreeMask);
+    public uint BranchMask => Volatile.Read(ref _branchMask);
+
+    public bool IsEmpty => _children.Length == 0 && _exact.Length == 0 && _subtree.Length == 0;
+
+    public int EntryCount => _exact.Length + _subtree.Length;
+
+    /// <summary>The child for <paramref name="segment"/>, or null. Binary search, ordinal.</summary>
+    public MailboxTrieNode? FindChild(string segment)
+    {
+        var children = Volatile.Read(ref _children);
+        var index = Search(children, segment);
+        return index >= 0 ? children[index] : null;
+    }
+
+    private static int Search(MailboxTrieNode[] children, string segment)
+    {
+        int lo = 0, hi = children.Length - 1;
+        while (lo <= hi)
+        {
+            var mid = (int)((uint)(lo + hi) >> 1);
+            var child = children[mid];
+            var c = ReferenceEquals(child.Segment, segment) ? 0 : string.CompareOrdinal(child.Segment, segment);
+            if (c == 0)
+            {
+                return mid;
+            }
+            if (c < 0)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+        return ~lo;
+    }
+
+    // ---- writers: called only under the registry's lock ------------------------------------
+
+    /// <summary>The child for <paramref name="segment"/>, created (empty) and published when missing.</summary>
+    public MailboxTrieNode GetOrAddChild(string segment)
+    {
+        var children = _children;
+        var index = Search(children, segment);
+        if (index >= 0)
+        {
+            return children[index];
+        }
+        index = ~index;
+        var child = new MailboxTrieNode(segment);
+        var grown = new MailboxTrieNode[children.Length + 1];
+        Array.Copy(children, 0, grown, 0, index);
+        grown[index] = child;
+        Array.Copy(children, index, grown, index + 1, children.Length - index);
+        Volatile.Write(ref _children, grown);
+        return child;
+    }
+
+    /// <summary>Unlinks the (empty) child <paramref name="child"/>.</summary>
+    public void RemoveChild(MailboxTrieNode child)
+    {
+        var children = _children;
+        var index = Search(children, child.Segment);
+        if (index < 0 || !ReferenceEquals(children[index], child))
+        {
+            return;
+        }
+        Volatile.Write(ref _children, children.Length == 1 ? NoChildren : RemoveAt(children, index));
+    }
+
+    /// <summary>Adds an entry; false when the subscription is already here.</summary>
+    public bool AddEntry(Subscription subscription, bool subtree)
+    {
+        ref var slot = ref subtree ? ref _subtree : ref _exact;
+        var entries = slot;
+        foreach (var e in entries)
+        {
+            if (ReferenceEquals(e.Subscription, subscription))
+            {
+                return false;
+            }
+        }
+        var bits = subscription.Filter.Events.Bits;
+        var grown = new TrieEntry[entries.Length + 1];
+        Array.Copy(entries, grown, entries.Length);
+        grown[^1] = new TrieEntry(subscription, bits);
+        // Publish the entry before the mask that announces it.
+        Volatile.Write(ref slot, grown);
+        if (subtree)
+        {
+            Volatile.Write(ref _subtreeMask, _subtreeMask | bits);
+        }
+        else
+        {
+            Volatile.Write(ref _exactMask, _exactMask | bits);
+        }
+        return true;
+    }
+
+    /// <summary>Removes an entry; false when the subscription is not here.</summary>
+    public bool RemoveEntry(Subscription subscription, bool subtree)
+    {
+        ref var slot = ref subtree ? ref _subtree : ref _exact;
+        var entries = slot;
+        var index = -1;
+        for (var i = 0; i < entries.Length; i++)
+        {
+            if (ReferenceEquals(entries[i].Subscription, subscription))
+            {
+                index = i;
+                break;
+            }
+        }
+        if (index < 0)
+        {
+            return false;
+        }
+        var shrunk = entries.Length == 1 ? NoEntries : RemoveAt(entries, index);
+        uint mask = 0;
+        foreach (var e in shrunk)
+        {
+            mask |= e.Events;
+        }
+        // The remaining entries' bits stay in the mask throughout; only the leaving entry's
+        // bits may drop out early, and a racing match may then miss it, which is a match
+        // ordered after the removal.
+        if (subtree)
+        {
+            Volatile.Write(ref _subtreeMask, mask);
+        }
+        else
+        {
+            Volatile.Write(ref _exactMask, mask);
+        }
+        Volatile.Write(ref slot, shrunk);
+        return true;
+    }
+
+    /// <summary>Widens the branch mask by <paramref name="bits"/> (after an add below or here).</summary>
+    public void WidenBranchMask(uint bits) => Volatile.Write(ref _branchMask, _branchMask | bits);
+
+    /// <summary>Recomputes the branch mask from this node's entries and its children's branch masks.</summary>
+    public void RecomputeBranchMask()
+    {
+        var mask = _exactMask | _subtreeMask;
+        foreach (var child in _children)
+        {
+            mask |= child._branchMask;
+        }
+        Volatile.Write(ref _branchMask, mask);
+    }
+
+    /// <summary>Appends every subscription held here and below (for snapshots; not a hot path).</summary>
+    public void CollectAll(List<Subscription> into)
+    {
+        foreach (var e in Exact)
+        {
+            into.Add(e.Subscription);
+        }
+        foreach (var e in Subtree)
+        {
+            into.Add(e.Subscription);
+        }
+        foreach (var child in Children)
+        {
+            child.CollectAll(into);
+        }
+    }
+
+    private static T[] RemoveAt<T>(T[] source, int index)
+    {
+        var shrunk = new T[source.Length - 1];
+        Array.Copy(source, 0, shrunk, 0, index);
+        Array.Copy(source, index + 1, shrunk, index, source.Length - index - 1);
+        return shrunk;
+    }
+}
