@@ -27,17 +27,17 @@ internal readonly struct TrieChild(int hash, MailboxTrieNode node)
 /// Publication rules (see <see cref="SubscriptionRegistry"/>): every array a node points to is
 /// immutable once published. Writers, serialised by the registry's lock, build a new array and
 /// publish it with a volatile write; the matcher reads each array reference once and walks that
-/// snapshot without a lock. Masks are hints that only let the matcher skip work: each entry's
-/// own bits are checked again, so a mask briefly wider than the truth costs a little time and
-/// never a wrong match.
+/// snapshot without a lock. Masks only let the matcher skip work: each entry's own bits are
+/// checked again, so a mask briefly wider than the truth costs a little time and never a wrong
+/// match, and a mask lags only for the entry being added (published before its bits) or removed.
 /// </para>
 /// </summary>
 internal sealed class MailboxTrieNode(string segment)
 {
-    private static readonly TrieChild[] NoChildren = [];
-
     /// <summary>Up to this many children are scanned linearly; more are binary-searched by hash.</summary>
     private const int LinearSearchLimit = 8;
+
+    private static readonly TrieChild[] NoChildren = [];
     private static readonly TrieEntry[] NoEntries = [];
 
     /// <summary>This node's segment (shared with the first subscription's <c>MailboxPath</c>); "" at the root.</summary>
@@ -72,8 +72,6 @@ internal sealed class MailboxTrieNode(string segment)
     public uint BranchMask => Volatile.Read(ref _branchMask);
 
     public bool IsEmpty => _children.Length == 0 && _exact.Length == 0 && _subtree.Length == 0;
-
-    public int EntryCount => _exact.Length + _subtree.Length;
 
     /// <summary>The child for <paramref name="segment"/> (ordinal), or null.</summary>
     public MailboxTrieNode? FindChild(string segment)
