@@ -39,14 +39,17 @@ public sealed class Subscription
     /// <summary>Sequence number of the last notification handed to the transport.</summary>
     public long Sequence;
 
-    /// <summary>Environment.TickCount64 when the last notification was handed to the transport.</summary>
+    /// <summary>
+    /// When the last notification was handed to the transport, as a
+    /// <see cref="TimeProvider.GetTimestamp"/> value of the PNA's <see cref="TimeProvider"/>
+    /// (0 = never). The dispatcher sets it (with <see cref="Volatile.Write(ref long, long)"/>) on
+    /// every notification, heartbeats included; the heartbeat scheduler reads it to re-arm, so a
+    /// subscription that is notified often is never heartbeated.
+    /// </summary>
     public long LastNotifiedTicks;
 
-    /// <summary>Slot used by the heartbeat scheduler; owned by it.</summary>
+    /// <summary>The heartbeat scheduler's timer for this subscription; owned by it.</summary>
     internal object? HeartbeatSlot;
-
-    /// <summary>Stamp used by the matcher to de-duplicate within one match; owned by it.</summary>
-    internal long MatchStamp;
 
     public override string ToString() => $"#{Id} {Subscriber} -> {Filter} via {Transport.Name}";
 }
