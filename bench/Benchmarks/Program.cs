@@ -4,6 +4,13 @@ namespace Aggregators.Benchmarks;
 
 internal static class BenchmarkProgram
 {
-    public static void Main(string[] args) =>
+    public static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == RegistryMemory.Switch)
+        {
+            return RegistryMemory.Run(args);
+        }
         BenchmarkSwitcher.FromAssembly(typeof(BenchmarkProgram).Assembly).Run(args);
+        return 0;
+    }
 }

@@ -6,7 +6,9 @@ namespace Aggregators.EventModel;
 /// <see cref="OldMailbox"/>, <see cref="Totals"/>, <see cref="Spam"/>, <see cref="Id"/>,
 /// <see cref="From"/> and <see cref="Subject"/> are this project's additions (docs/events.md).
 /// Vendor parameters (<c>vnd.*</c>, RFC 5423 §4) are kept verbatim in <see cref="Vendor"/>.
+/// JSON: <see cref="Json.MailEventJson"/> (docs/events.md), also through System.Text.Json.
 /// </summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(Json.MailEventJsonConverter))]
 public sealed record MailEvent
 {
     /// <summary>The event type (RFC 5423 "event").</summary>
