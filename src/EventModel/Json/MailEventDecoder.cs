@@ -94,6 +94,7 @@ internal static class MailEventDecoder
         public ulong Seen;
         public MailEventType Type;
         public string? Account;
+        public AccountId AccountId;
         public MailboxPath? Mailbox;
         public MailboxPath? OldMailbox;
         public MailboxTotals? Totals;
@@ -125,7 +126,7 @@ internal static class MailEventDecoder
         mailEvent = null;
         if (reader.TokenType != JsonTokenType.StartObject)
         {
-            error = new EventError(index, null, $"an event must be a JSON object, not {Describe(reader.TokenType)}");
+            error = new EventError(index, null, $"an event must be a JSON object, not {(reader.TokenType == JsonTokenType.Null ? "null" : Describe(reader.TokenType))}");
             SkipValue(ref reader);
             return false;
         }
@@ -244,7 +245,7 @@ internal static class MailEventDecoder
                 {
                     return false;
                 }
-                if (!AccountId.TryParse(f.Account, out _, out var accountError))
+                if (!AccountId.TryParse(f.Account, out f.AccountId, out var accountError))
                 {
                     error = new EventError(index, name, $"'{name}' is not a valid account: {accountError}");
                     return false;
@@ -419,16 +420,19 @@ internal static class MailEventDecoder
         var typeName = type.ToRfcName();
 
         // "account" is ours; an RFC 5423 producer that sends only "user" names the account with it.
-        var accountText = f.Account ?? f.User;
-        if (accountText is null)
+        var account = f.AccountId;
+        if (f.Account is null)
         {
-            error = new EventError(index, "account", "'account' is required (or 'user', from which it is taken when 'account' is absent)");
-            return false;
-        }
-        if (!AccountId.TryParse(accountText, out var account, out var accountError))
-        {
-            error = new EventError(index, f.Account is null ? "user" : "account", $"'{(f.Account is null ? "user" : "account")}' is not a valid account: {accountError}");
-            return false;
+            if (f.User is null)
+            {
+                error = new EventError(index, "account", "'account' is required (or 'user', from which it is taken when 'account' is absent)");
+                return false;
+            }
+            if (!AccountId.TryParse(f.User, out account, out var accountError))
+            {
+                error = new EventError(index, "user", $"'user' is not a valid account (and no 'account' was given): {accountError}");
+                return false;
+            }
         }
 
         var mailbox = MailboxPath.Root;

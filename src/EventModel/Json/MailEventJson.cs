@@ -67,18 +67,17 @@ public static class MailEventJson
         var reader = new Utf8JsonReader(utf8Json, MailEventDecoder.ReaderOptions);
         try
         {
-            if (!reader.Read())
+            if (utf8Json.Trim(" \t\r\n"u8).IsEmpty)
             {
                 error = new EventError(index, null, "the event is empty; expected a JSON object");
                 return false;
             }
-            if (!MailEventDecoder.TryRead(ref reader, utf8Json, index, out mailEvent, out error))
-            {
-                return false;
-            }
-            // Anything but whitespace after the object makes the reader throw.
             reader.Read();
-            return true;
+            var ok = MailEventDecoder.TryRead(ref reader, utf8Json, index, out mailEvent, out error);
+            // Anything but whitespace after the value makes the reader throw: a syntax error
+            // outranks what was wrong with the event's content.
+            reader.Read();
+            return ok;
         }
         catch (JsonException ex)
         {
@@ -152,11 +151,12 @@ public static class MailEventJson
         var index = 0;
         try
         {
-            if (!reader.Read())
+            if (body.Trim(" \t\r\n"u8).IsEmpty)
             {
                 batch.FramingError = new EventError(0, null, "the body is empty; expected a JSON array of events");
                 return;
             }
+            reader.Read();
             if (reader.TokenType != JsonTokenType.StartArray)
             {
                 batch.FramingError = new EventError(0, null,
@@ -253,7 +253,7 @@ public static class MailEventJson
         var where = ex.LineNumber is 0 or null
             ? $"at byte {ex.BytePositionInLine + 1}"
             : $"at line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}";
-        if (IsAtEnd(ex, input))
+        if (IsAtEnd(ex, input) || message.Contains("reached end of data", StringComparison.Ordinal))
         {
             return $"the JSON text ends in the middle of a value or object (truncated?) {where}";
         }
