@@ -1,6 +1,7 @@
 using System.Net;
 using Aggregators.Pna.Authorization;
 using Aggregators.Pna.Dispatch;
+using Aggregators.Pna.Heartbeats;
 using Aggregators.Pna.Ingest;
 using Aggregators.Pna.Operations;
 using Aggregators.Pna.State;
@@ -85,7 +86,14 @@ public static class PnaApplication
             return dispatcher;
         });
         services.TryAddSingleton<IAuthorizationPolicy, DenyAllPolicy>();
-        services.TryAddSingleton<IHeartbeats, NoHeartbeats>();
+        services.AddHeartbeatOptions();
+        // Due heartbeats go through the dispatcher, so they share order and sequence numbers with events.
+        services.AddSingleton(sp => new HeartbeatScheduler(
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<IOptions<HeartbeatOptions>>().Value,
+            subscription => sp.GetRequiredService<Dispatcher>().EnqueueHeartbeat(subscription),
+            sp.GetRequiredService<ILogger<HeartbeatScheduler>>()));
+        services.TryAddSingleton<IHeartbeats, SchedulerHeartbeats>();
         services.AddSingleton<SubscriptionManager>();
         services.AddSingleton<EventIngest>();
         services.AddSingleton<IEventIngest>(sp => sp.GetRequiredService<EventIngest>());
@@ -98,11 +106,10 @@ public static class PnaApplication
 
     private static void MapEndpoints(WebApplication app)
     {
-        // Resolve now so the exporter listens from the first event on.
-        app.Services.GetRequiredService<PrometheusExporter>();
-
-        var ingest = app.Services.GetRequiredService<IngestEndpoint>();
-        app.MapPost(IngestEndpoint.Path, ingest.HandleAsync);
+        // Services are resolved per request, not here, so a bad configuration is reported by the
+        // options validation at start, not as a failure to build.
+        app.MapPost(IngestEndpoint.Path, (HttpContext context) =>
+            context.RequestServices.GetRequiredService<IngestEndpoint>().HandleAsync(context));
 
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/readyz", (PnaLifecycle lifecycle, EventIngest events) =>

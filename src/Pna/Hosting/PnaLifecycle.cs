@@ -1,4 +1,5 @@
 using Aggregators.Pna.Dispatch;
+using Aggregators.Pna.Heartbeats;
 using Aggregators.Pna.Ingest;
 using Aggregators.Pna.State;
 using Aggregators.Pna.Storage;
@@ -27,6 +28,9 @@ internal sealed partial class PnaLifecycle : IHostedService, IDisposable
     private readonly TimeProvider _time;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger<PnaLifecycle> _logger;
+    private readonly HeartbeatScheduler _heartbeats;
+    private readonly CancellationTokenSource _stopping = new();
+    private Task? _heartbeatRun;
     private readonly Lock _flushLock = new();
     private ITimer? _flushTimer;
     private ITimer? _sweepTimer;
@@ -39,6 +43,8 @@ internal sealed partial class PnaLifecycle : IHostedService, IDisposable
         EventIngest ingest,
         IngestTokens tokens,
         SubscriptionManager subscriptions,
+        HeartbeatScheduler heartbeats,
+        Operations.PrometheusExporter exporter,
         IOptions<PnaOptions> options,
         TimeProvider time,
         IHostApplicationLifetime lifetime,
@@ -50,6 +56,8 @@ internal sealed partial class PnaLifecycle : IHostedService, IDisposable
         _ingest = ingest;
         _tokens = tokens;
         _subscriptions = subscriptions;
+        _heartbeats = heartbeats;
+        _ = exporter; // resolved here so it listens from the first event on
         _options = options.Value;
         _time = time;
         _lifetime = lifetime;
@@ -67,6 +75,7 @@ internal sealed partial class PnaLifecycle : IHostedService, IDisposable
         _state.Load(rows);
         var restored = _subscriptions.Restore();
         _dispatcher.Start();
+        _heartbeatRun = _heartbeats.RunAsync(_stopping.Token);
         _flushTimer = _time.CreateTimer(_ => Flush(), null, _options.State.FlushInterval, _options.State.FlushInterval);
         _sweepTimer = _time.CreateTimer(_ => Sweep(), null, _options.Subscriptions.ExpirySweepInterval, _options.Subscriptions.ExpirySweepInterval);
         // Refuse new events as soon as shutdown begins, before the server stops taking requests.
@@ -80,6 +89,11 @@ internal sealed partial class PnaLifecycle : IHostedService, IDisposable
     {
         _ready = false;
         _ingest.StopAccepting();
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_heartbeatRun is not null)
+        {
+            await _heartbeatRun.ConfigureAwait(false);
+        }
         var pending = _dispatcher.QueueDepth;
         var before = _dispatcher.DispatchedEvents;
         await _dispatcher.DrainAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -149,6 +163,7 @@ internal sealed partial class PnaLifecycle : IHostedService, IDisposable
     {
         _flushTimer?.Dispose();
         _sweepTimer?.Dispose();
+        _stopping.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "PNA started: data directory {DataDirectory}, {Mailboxes} mailbox states loaded, {Restored} subscriptions restored, {Inactive} inactive; ingest tokens: {TokenSource}")]

@@ -241,14 +241,16 @@ public interface IHeartbeats
     void Remove(Subscription subscription);
 }
 
-/// <summary>Used until a heartbeat scheduler is wired in: heartbeats are not sent.</summary>
-internal sealed class NoHeartbeats : IHeartbeats
+/// <summary>Subscriptions that asked for a heartbeat interval join the <see cref="Heartbeats.HeartbeatScheduler"/>.</summary>
+internal sealed class SchedulerHeartbeats(Heartbeats.HeartbeatScheduler scheduler) : IHeartbeats
 {
     public void Add(Subscription subscription)
     {
+        if (subscription.Filter.Heartbeat is { } interval)
+        {
+            scheduler.Add(subscription, interval);
+        }
     }
 
-    public void Remove(Subscription subscription)
-    {
-    }
+    public void Remove(Subscription subscription) => scheduler.Remove(subscription);
 }
