@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Aggregators.EventModel.Json;
 using Aggregators.Pna.Hosting;
@@ -17,6 +18,9 @@ namespace Aggregators.Pna.Ingest;
 public sealed class IngestEndpoint
 {
     public const string Path = "/v1/events";
+
+    /// <summary>Responses are JSON bodies, never embedded in HTML: quotes and apostrophes stay legible.</summary>
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private readonly IngestTokens _tokens;
     private readonly EventIngest _ingest;
@@ -192,7 +196,7 @@ public sealed class IngestEndpoint
         response.StatusCode = accepted ? StatusCodes.Status202Accepted : StatusCodes.Status400BadRequest;
         response.ContentType = "application/json";
         var output = new ArrayBufferWriter<byte>(256 + (result.Rejected.Count * 96));
-        using (var w = new Utf8JsonWriter(output))
+        using (var w = new Utf8JsonWriter(output, WriterOptions))
         {
             w.WriteStartObject();
             if (!accepted)
@@ -243,7 +247,7 @@ public sealed class IngestEndpoint
         response.StatusCode = status;
         response.ContentType = "application/json";
         var output = new ArrayBufferWriter<byte>(128);
-        using (var w = new Utf8JsonWriter(output))
+        using (var w = new Utf8JsonWriter(output, WriterOptions))
         {
             w.WriteStartObject();
             w.WriteString("error", message);

@@ -61,7 +61,7 @@ public sealed class IngestHttpTests : IAsyncLifetime
     private static string Rejected(params EventError[] errors) =>
         string.Join(',', errors.Select(e =>
             "{\"index\":" + e.Index + ",\"field\":" + (e.Field is null ? "null" : JsonSerializer.Serialize(e.Field)) +
-            ",\"error\":" + JsonEncodedText.Encode(e.Message).ToString().Insert(0, "\"") + "\"}"));
+            ",\"error\":" + JsonEncodedText.Encode(e.Message, System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping).ToString().Insert(0, "\"") + "\"}"));
 
     [Fact]
     public async Task Partly_bad_batch_accepts_every_good_event_and_reports_every_bad_one()
