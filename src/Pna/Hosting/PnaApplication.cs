@@ -85,7 +85,8 @@ public static class PnaApplication
             sp.GetRequiredService<PnaMetrics>().ObserveGauges(() => active.Count, () => dispatcher.QueueDepth);
             return dispatcher;
         });
-        services.TryAddSingleton<IAuthorizationPolicy, DenyAllPolicy>();
+        // Configured grants plus owner access (Pna:Authorization); anything else is denied.
+        services.AddGrantPolicy();
         services.AddHeartbeatOptions();
         // Due heartbeats go through the dispatcher, so they share order and sequence numbers with events.
         services.AddSingleton(sp => new HeartbeatScheduler(

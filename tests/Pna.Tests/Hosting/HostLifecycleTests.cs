@@ -214,7 +214,7 @@ public sealed class HostLifecycleTests : IDisposable
     }
 
     [Fact]
-    public async Task Default_policy_denies_with_a_reason()
+    public async Task Default_policy_allows_the_owner_and_denies_others_with_a_reason()
     {
         var app = Aggregators.Pna.Hosting.PnaApplication.Build(
             [$"--urls=http://127.0.0.1:0", $"--Pna:DataDirectory={_dir}", "--Logging:LogLevel:Default=Warning"]);
@@ -224,7 +224,10 @@ public sealed class HostLifecycleTests : IDisposable
             var manager = app.Services.GetRequiredService<SubscriptionManager>();
             var result = await manager.SubscribeAsync("sip:mallory@example.net", new SubscriptionFilter { Account = Alice }, new RecordingTransport(), null, null, CancellationToken.None);
             Assert.False(result.Succeeded);
-            Assert.Contains("default deny", result.Decision.Reason, StringComparison.Ordinal);
+            Assert.Equal("no grant matches sip:mallory@example.net for alice@example.org", result.Decision.Reason);
+            Assert.Empty(manager.Snapshot());
+            var owner = await manager.SubscribeAsync("sip:alice@example.org", new SubscriptionFilter { Account = Alice }, new RecordingTransport(), null, null, CancellationToken.None);
+            Assert.True(owner.Succeeded, owner.Decision.Reason);
         }
         finally
         {
