@@ -40,7 +40,8 @@ public static class PnaApplication
             builder.WebHost.UseUrls(DefaultUrl);
         }
         builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
-        builder.Logging.AddSimpleConsole(o =>
+        // Defaults for the "simple" console format; Logging:Console:FormatterName=json switches to JSON lines.
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.SimpleConsoleFormatterOptions>(o =>
         {
             o.SingleLine = true;
             o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
