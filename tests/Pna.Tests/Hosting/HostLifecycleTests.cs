@@ -236,3 +236,48 @@ public sealed class HostLifecycleTests : IDisposable
         }
     }
 }
+
+public sealed class SubscriptionManagerTests
+{
+    private static readonly AccountId Carol = AccountId.Parse("carol@example.org");
+
+    [Fact]
+    public async Task Refresh_transport_state_unsubscribe_and_expiry_are_persisted()
+    {
+        var dir = PnaTestHost.NewDataDirectory();
+        try
+        {
+            long kept, gone, expiring;
+            var expires = new DateTimeOffset(2100, 1, 1, 0, 0, 0, TimeSpan.Zero);
+            await using (var host = await PnaTestHost.StartAsync(dir))
+            {
+                var m = host.Subscriptions;
+                var filter = new SubscriptionFilter { Account = Carol, Mailbox = MailboxPath.Inbox };
+                kept = (await m.SubscribeAsync("sip:carol@example.org", filter, host.Transport, "v1", null, CancellationToken.None)).Subscription!.Id;
+                gone = (await m.SubscribeAsync("sip:carol@example.org", filter, host.Transport, null, null, CancellationToken.None)).Subscription!.Id;
+                expiring = (await m.SubscribeAsync("sip:carol@example.org", filter, host.Transport, null, DateTimeOffset.UtcNow.AddMilliseconds(50), CancellationToken.None)).Subscription!.Id;
+                Assert.True(m.Refresh(kept, expires));
+                Assert.True(m.UpdateTransportState(kept, "v2"));
+                Assert.True(m.Unsubscribe(gone, "client asked"));
+                Assert.False(m.Unsubscribe(gone, "again"));
+                Assert.False(m.Refresh(gone, null));
+                await Task.Delay(100);
+                Assert.Equal(1, m.SweepExpired());
+                Assert.Null(m.Get(expiring));
+                Assert.Equal([kept], m.Snapshot().Select(s => s.Id));
+            }
+            await using (var again = await PnaTestHost.StartAsync(dir))
+            {
+                var s = Assert.Single(again.Subscriptions.Snapshot());
+                Assert.Equal(kept, s.Id);
+                Assert.Equal("v2", s.TransportState);
+                Assert.Equal(expires, s.Expires);
+            }
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
