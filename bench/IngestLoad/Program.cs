@@ -8,7 +8,7 @@ using System.Text;
 // Posts NDJSON batches of realistic MessageNew events to a running PNA over N concurrent
 // keep-alive connections for a bounded time, then prints events/s, requests/s and latency.
 // Usage: IngestLoad --token T [--url http://127.0.0.1:8480] [--connections 4] [--batch 1000]
-//                   [--duration 10] [--accounts 1000]
+//                   [--duration 10] [--warmup 5] [--accounts 1000]
 
 var options = LoadOptions.Parse(args);
 if (options is null)
@@ -27,13 +27,23 @@ using var client = new HttpClient(handler) { BaseAddress = options.Url, Timeout 
 client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.Token);
 
 var run = Guid.NewGuid().ToString("N")[..8];
-var stopAt = Stopwatch.GetTimestamp() + (long)(options.Duration.TotalSeconds * Stopwatch.Frequency);
 var workers = new Worker[options.Connections];
 for (var i = 0; i < workers.Length; i++)
 {
     workers[i] = new Worker(i, options, run);
 }
-Console.WriteLine($"IngestLoad: {options.Connections} connections, {options.Batch} events per request, {options.Duration.TotalSeconds:0} s against {options.Url}");
+Console.WriteLine($"IngestLoad: {options.Connections} connections, {options.Batch} events per request, {options.Warmup.TotalSeconds:0} s warm-up, {options.Duration.TotalSeconds:0} s measured, against {options.Url}");
+if (options.Warmup > TimeSpan.Zero)
+{
+    // Let the PNA's JIT reach its optimised code before measuring; these requests are not counted.
+    var warmUntil = Stopwatch.GetTimestamp() + (long)(options.Warmup.TotalSeconds * Stopwatch.Frequency);
+    await Task.WhenAll(workers.Select(w => Task.Run(() => w.RunAsync(client, warmUntil)))).ConfigureAwait(false);
+    foreach (var w in workers)
+    {
+        w.Reset();
+    }
+}
+var stopAt = Stopwatch.GetTimestamp() + (long)(options.Duration.TotalSeconds * Stopwatch.Frequency);
 var started = Stopwatch.GetTimestamp();
 await Task.WhenAll(workers.Select(w => Task.Run(() => w.RunAsync(client, stopAt)))).ConfigureAwait(false);
 var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
@@ -53,7 +63,7 @@ foreach (var (status, n) in workers.SelectMany(w => w.Statuses).GroupBy(p => p.K
 }
 return failed == 0 ? 0 : 1;
 
-internal sealed record LoadOptions(Uri Url, string Token, int Connections, int Batch, TimeSpan Duration, int Accounts)
+internal sealed record LoadOptions(Uri Url, string Token, int Connections, int Batch, TimeSpan Duration, TimeSpan Warmup, int Accounts)
 {
     public static readonly TimeSpan HardCap = TimeSpan.FromSeconds(120);
 
@@ -63,6 +73,7 @@ internal sealed record LoadOptions(Uri Url, string Token, int Connections, int B
         string? token = null;
         int connections = 4, batch = 1000, accounts = 1000;
         var duration = TimeSpan.FromSeconds(10);
+        var warmup = TimeSpan.FromSeconds(5);
         for (var i = 0; i < args.Length; i++)
         {
             var value = i + 1 < args.Length ? args[i + 1] : null;
@@ -74,6 +85,7 @@ internal sealed record LoadOptions(Uri Url, string Token, int Connections, int B
                 case "--connections": connections = int.Parse(value!, CultureInfo.InvariantCulture); i++; break;
                 case "--batch": batch = int.Parse(value!, CultureInfo.InvariantCulture); i++; break;
                 case "--duration": duration = TimeSpan.FromSeconds(double.Parse(value!, CultureInfo.InvariantCulture)); i++; break;
+                case "--warmup": warmup = TimeSpan.FromSeconds(double.Parse(value!, CultureInfo.InvariantCulture)); i++; break;
                 case "--accounts": accounts = int.Parse(value!, CultureInfo.InvariantCulture); i++; break;
                 default:
                     Console.Error.WriteLine($"unknown argument '{args[i]}'");
@@ -96,12 +108,17 @@ internal sealed record LoadOptions(Uri Url, string Token, int Connections, int B
             Console.Error.WriteLine($"--duration capped at {HardCap.TotalSeconds} s");
             duration = HardCap;
         }
-        if (connections is < 1 or > 256 || batch is < 1 or > 100_000 || accounts < 1 || duration <= TimeSpan.Zero)
+        if (warmup > HardCap - duration)
+        {
+            // Warm-up and measurement together stay within the hard cap.
+            warmup = HardCap - duration;
+        }
+        if (connections is < 1 or > 256 || batch is < 1 or > 100_000 || accounts < 1 || duration <= TimeSpan.Zero || warmup < TimeSpan.Zero)
         {
             Console.Error.WriteLine("--connections 1..256, --batch 1..100000, --accounts >= 1, --duration > 0");
             return null;
         }
-        return new LoadOptions(url, token, connections, batch, duration, accounts);
+        return new LoadOptions(url, token, connections, batch, duration, warmup, accounts);
     }
 }
 
@@ -118,6 +135,14 @@ internal sealed class Worker(int index, LoadOptions options, string run)
     public long Accepted { get; private set; }
     public long Failed { get; private set; }
     public Dictionary<int, long> Statuses { get; } = [];
+
+    public void Reset()
+    {
+        Latencies.Clear();
+        Accepted = 0;
+        Failed = 0;
+        Statuses.Clear();
+    }
 
     public async Task RunAsync(HttpClient client, long stopAt)
     {
