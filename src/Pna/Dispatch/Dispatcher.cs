@@ -89,7 +89,14 @@ public sealed partial class Dispatcher
 
     /// <summary>Asks for a heartbeat for <paramref name="subscription"/>; false once shutdown began.</summary>
     public bool EnqueueHeartbeat(Subscription subscription) =>
-        _control.Writer.TryWrite(new ControlItem(subscription, null));
+        _control.Writer.TryWrite(new ControlItem(ControlKind.Heartbeat, subscription, null));
+
+    /// <summary>
+    /// Removes <paramref name="subscription"/> from the registry on the dispatcher thread too, after
+    /// any activation still queued, so an unsubscribe racing its own subscribe leaves nothing behind.
+    /// </summary>
+    public void EnqueueDeactivate(Subscription subscription) =>
+        _control.Writer.TryWrite(new ControlItem(ControlKind.Deactivate, subscription, null));
 
     /// <summary>
     /// Activates a new subscription on the dispatcher thread: it joins the registry and gets its
@@ -98,7 +105,7 @@ public sealed partial class Dispatcher
     public Task ActivateAsync(Subscription subscription)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_control.Writer.TryWrite(new ControlItem(subscription, done)))
+        if (!_control.Writer.TryWrite(new ControlItem(ControlKind.Activate, subscription, done)))
         {
             throw new InvalidOperationException("the PNA is shutting down");
         }
@@ -182,15 +189,22 @@ public sealed partial class Dispatcher
         var subscription = item.Subscription;
         try
         {
-            if (item.Activated is { } done)
+            switch (item.Kind)
             {
-                _registry.Add(subscription);
-                NotifyCurrent(subscription, NotificationKind.Initial);
-                done.TrySetResult();
-            }
-            else if (_active.Contains(subscription))
-            {
-                NotifyCurrent(subscription, NotificationKind.Heartbeat);
+                case ControlKind.Activate:
+                    if (_active.Contains(subscription))
+                    {
+                        _registry.Add(subscription);
+                        NotifyCurrent(subscription, NotificationKind.Initial);
+                    }
+                    item.Activated?.TrySetResult();
+                    break;
+                case ControlKind.Heartbeat when _active.Contains(subscription):
+                    NotifyCurrent(subscription, NotificationKind.Heartbeat);
+                    break;
+                case ControlKind.Deactivate:
+                    _registry.Remove(subscription);
+                    break;
             }
         }
 #pragma warning disable CA1031 // a failing control item must not stop the dispatcher
@@ -256,7 +270,14 @@ public sealed partial class Dispatcher
 
     private readonly record struct EventBatch(MailEvent[] Events, int Count);
 
-    private readonly record struct ControlItem(Subscription Subscription, TaskCompletionSource? Activated);
+    private enum ControlKind : byte
+    {
+        Activate,
+        Heartbeat,
+        Deactivate,
+    }
+
+    private readonly record struct ControlItem(ControlKind Kind, Subscription Subscription, TaskCompletionSource? Activated);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Dispatching {Type} for {Account}/{Mailbox} failed; event skipped")]
     private partial void LogDispatchFailed(Exception exception, MailEventType type, string account, string mailbox);

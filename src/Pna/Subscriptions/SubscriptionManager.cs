@@ -151,6 +151,7 @@ public sealed partial class SubscriptionManager
             return false;
         }
         _registry.Remove(s);
+        _dispatcher.EnqueueDeactivate(s);
         _heartbeats.Remove(s);
         _store.DeleteSubscription(id);
         LogUnsubscribed(id, s.Subscriber, reason);
