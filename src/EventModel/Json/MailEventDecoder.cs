@@ -216,30 +216,7 @@ internal static class MailEventDecoder
         switch (param)
         {
             case Param.Event:
-            {
-                if (reader.TokenType != JsonTokenType.String)
-                {
-                    error = WrongType(index, name, "a string", reader.TokenType);
-                    return false;
-                }
-                Span<char> buffer = stackalloc char[24];
-                var raw = reader.ValueSpan;
-                if (!reader.ValueIsEscaped && raw.Length <= buffer.Length &&
-                    Ascii.ToUtf16(raw, buffer, out var written) == OperationStatus.Done &&
-                    MailEventTypes.TryParse(buffer[..written], out f.Type))
-                {
-                    error = null;
-                    return true;
-                }
-                TryGetString(ref reader, out var text);
-                if (MailEventTypes.TryParse(text, out f.Type))
-                {
-                    error = null;
-                    return true;
-                }
-                error = new EventError(index, name, $"'{Clip(text)}' is not an RFC 5423 event type (one of {string.Join(", ", MailEventTypes.All.Select(t => t.ToRfcName()))})");
-                return false;
-            }
+                return TryReadEventType(ref reader, index, ref f, out error);
             case Param.Account:
                 if (!TryReadString(ref reader, index, name, StringKind.Line, MaxStringBytes, out f.Account, out error))
                 {
@@ -405,6 +382,33 @@ internal static class MailEventDecoder
             default:
                 throw new InvalidOperationException("unreachable");
         }
+    }
+
+    private static bool TryReadEventType(ref Utf8JsonReader reader, int index, ref Fields f, out EventError? error)
+    {
+        const string name = "event";
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            error = WrongType(index, name, "a string", reader.TokenType);
+            return false;
+        }
+        Span<char> buffer = stackalloc char[24];
+        var raw = reader.ValueSpan;
+        if (!reader.ValueIsEscaped && raw.Length <= buffer.Length &&
+            Ascii.ToUtf16(raw, buffer, out var written) == OperationStatus.Done &&
+            MailEventTypes.TryParse(buffer[..written], out f.Type))
+        {
+            error = null;
+            return true;
+        }
+        TryGetString(ref reader, out var text);
+        if (MailEventTypes.TryParse(text, out f.Type))
+        {
+            error = null;
+            return true;
+        }
+        error = new EventError(index, name, $"'{Clip(text)}' is not an RFC 5423 event type (one of {string.Join(", ", MailEventTypes.All.Select(t => t.ToRfcName()))})");
+        return false;
     }
 
     // The rules that depend on the event type, checked once all members are read.
@@ -610,11 +614,21 @@ internal static class MailEventDecoder
         var seen = 0;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
-            var slot = reader.ValueTextEquals("messages"u8) ? 0
-                : reader.ValueTextEquals("unseen"u8) ? 1
-                : reader.ValueTextEquals("uidnext"u8) ? 2
-                : reader.ValueTextEquals("uidvalidity"u8) ? 3
+            var key = reader.ValueSpan;
+            var slot = reader.ValueIsEscaped ? -1
+                : key.SequenceEqual("messages"u8) ? 0
+                : key.SequenceEqual("unseen"u8) ? 1
+                : key.SequenceEqual("uidnext"u8) ? 2
+                : key.SequenceEqual("uidvalidity"u8) ? 3
                 : -1;
+            if (slot < 0 && reader.ValueIsEscaped)
+            {
+                slot = reader.ValueTextEquals("messages"u8) ? 0
+                    : reader.ValueTextEquals("unseen"u8) ? 1
+                    : reader.ValueTextEquals("uidnext"u8) ? 2
+                    : reader.ValueTextEquals("uidvalidity"u8) ? 3
+                    : -1;
+            }
             if (slot < 0)
             {
                 TryGetString(ref reader, out var unknown);
@@ -805,14 +819,12 @@ internal static class MailEventDecoder
             return false;
         }
         var raw = reader.ValueSpan;
-        if (!reader.ValueIsEscaped && !Utf8.IsValid(raw))
-        {
-            error = new EventError(index, name, $"'{name}' is not valid UTF-8");
-            return false;
-        }
         if (!TryGetString(ref reader, out var s))
         {
-            error = new EventError(index, name, $"'{name}' is not valid Unicode text (a lone surrogate escape)");
+            // GetString validates while transcoding; find out which way it failed only now.
+            error = !reader.ValueIsEscaped && !Utf8.IsValid(raw)
+                ? new EventError(index, name, $"'{name}' is not valid UTF-8")
+                : new EventError(index, name, $"'{name}' is not valid Unicode text (a lone surrogate escape or invalid UTF-8)");
             return false;
         }
         var bytes = reader.ValueIsEscaped ? Encoding.UTF8.GetByteCount(s) : raw.Length;
@@ -823,13 +835,11 @@ internal static class MailEventDecoder
         }
         if (kind == StringKind.Line)
         {
-            foreach (var c in s)
+            var at = s.AsSpan().IndexOfAny(LineForbidden);
+            if (at >= 0)
             {
-                if (char.IsControl(c) && c != '\t')
-                {
-                    error = new EventError(index, name, $"'{name}' contains a control character (U+{(int)c:X4})");
-                    return false;
-                }
+                error = new EventError(index, name, $"'{name}' contains a control character (U+{(int)s[at]:X4})");
+                return false;
             }
         }
         else if (s.Contains('\0', StringComparison.Ordinal))
@@ -841,6 +851,10 @@ internal static class MailEventDecoder
         error = null;
         return true;
     }
+
+    /// <summary>char.IsControl minus TAB: C0, DEL and C1.</summary>
+    private static readonly SearchValues<char> LineForbidden = SearchValues.Create(
+        [.. Enumerable.Range(0, 0x20).Where(c => c != '\t').Select(c => (char)c), .. Enumerable.Range(0x7F, 0x21).Select(c => (char)c)]);
 
     private static bool TryGetString(ref Utf8JsonReader reader, out string value)
     {
@@ -898,6 +912,11 @@ internal static class MailEventDecoder
         {
             error = WrongType(index, name, $"a whole number from 0 to {max}", reader.TokenType);
             return false;
+        }
+        if (reader.TryGetUInt64(out value) && value <= max)
+        {
+            error = null;
+            return true; // the common case: a plain integer in range
         }
         var raw = reader.ValueSpan;
         if (raw.IndexOfAny((byte)'.', (byte)'e', (byte)'E') >= 0)

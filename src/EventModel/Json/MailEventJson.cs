@@ -64,6 +64,7 @@ public static class MailEventJson
             error = new EventError(index, null, $"the event is {utf8Json.Length} bytes long; at most {MaxEventBytes / 1024 / 1024} MiB is accepted");
             return false;
         }
+        utf8Json = SkipBom(utf8Json);
         var reader = new Utf8JsonReader(utf8Json, MailEventDecoder.ReaderOptions);
         try
         {
@@ -96,6 +97,7 @@ public static class MailEventJson
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxEvents, 1);
         var batch = new DecodedBatch();
+        body = SkipBom(body);
         if (format == BatchFormat.NdJson)
         {
             DecodeNdJson(body, maxEvents, batch);
@@ -238,6 +240,10 @@ public static class MailEventJson
         var buffer = new ArrayBufferWriter<byte>(1024);
         return (buffer, new Utf8JsonWriter(buffer, WriterOptions));
     }
+
+    // A UTF-8 byte order mark is tolerated at the start (RFC 8259 §8.1 lets parsers ignore it).
+    private static ReadOnlySpan<byte> SkipBom(ReadOnlySpan<byte> utf8) =>
+        utf8.StartsWith("\uFEFF"u8) ? utf8[3..] : utf8;
 
     private static string SyntaxMessage(JsonException ex, ReadOnlySpan<byte> input) =>
         $"not valid JSON: {Describe(ex, input)}";

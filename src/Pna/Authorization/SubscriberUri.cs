@@ -18,7 +18,22 @@ public sealed record SubscriberUri(string Scheme, string User, string Host)
     /// <summary><c>user@host</c>.</summary>
     public string Address => User + "@" + Host;
 
-    public override string ToString() => Scheme + ":" + Address;
+    /// <summary>The URI form; characters that would change how it parses are %-escaped in the user part.</summary>
+    public override string ToString() => Scheme + ":" + EscapeUser(User) + "@" + Host;
+
+    private static string EscapeUser(string user)
+    {
+        if (user.AsSpan().IndexOfAny("%?#/") < 0)
+        {
+            return user;
+        }
+        var sb = new StringBuilder(user.Length + 8);
+        foreach (var c in user)
+        {
+            sb.Append(c switch { '%' => "%25", '?' => "%3F", '#' => "%23", '/' => "%2F", _ => c.ToString() });
+        }
+        return sb.ToString();
+    }
 
     public static SubscriberUri Parse(string text) =>
         TryParse(text, out var uri, out var error) ? uri : throw new FormatException(error);

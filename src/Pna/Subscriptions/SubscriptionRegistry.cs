@@ -216,7 +216,7 @@ public sealed class SubscriptionRegistry
             var n = 1;
             foreach (var child in node.Children)
             {
-                n += CountNodes(child);
+                n += CountNodes(child.Node);
             }
             return n;
         }

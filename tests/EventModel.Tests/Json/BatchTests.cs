@@ -160,6 +160,18 @@ public class BatchTests
         }
     }
 
+    [Theory]
+    [InlineData(BatchFormat.NdJson)]
+    [InlineData(BatchFormat.JsonArray)]
+    public void A_leading_byte_order_mark_is_tolerated(BatchFormat format)
+    {
+        var body = format == BatchFormat.NdJson ? Good(0) + "\n" + Good(1) : "[" + Good(0) + "," + Good(1) + "]";
+        var batch = MailEventJson.DecodeBatch([0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes(body)], format, 10);
+        Assert.Equal(2, batch.Events.Count);
+        Assert.Null(batch.FramingError);
+        Assert.True(MailEventJson.TryDecode([0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes(Good(0))], 0, out _, out _));
+    }
+
     [Fact]
     public void Max_events_must_be_positive() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => MailEventJson.DecodeBatch([], BatchFormat.NdJson, 0));

@@ -1,4 +1,7 @@
+using Aggregators.EventModel;
 using Aggregators.Pna.Authorization;
+using FsCheck;
+using FsCheck.Fluent;
 
 namespace Aggregators.Pna.Tests.Authorization;
 
@@ -53,6 +56,42 @@ public class SubscriberUriTests
     {
         Assert.False(SubscriberUri.TryParse(text, out _, out var error));
         Assert.Contains(reason, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Hostile_input_never_throws_and_every_accepted_uri_round_trips()
+    {
+        // Strings built from URI-significant characters, so the parser's branches are all reached.
+        var chars = Gen.Elements("sipxm:@/;?#%[]25F3.-*aZ \u00e9\u0000&<".ToCharArray());
+        var prefix = Gen.Elements("", "sip:", "sips:", "xmpp:", "SIP:", "xmpp://", "tel:");
+        var noise = from p in prefix
+                    from body in Gen.ArrayOf(chars)
+                    select p + new string(body);
+        // Mostly well-formed: user@host with noise in the user and after the host.
+        var shaped = from p in prefix
+                     from user in Gen.ArrayOf(Gen.Frequency((30, Gen.Elements("abZ%25;?#+-.!~\u00e9".ToCharArray())), (1, chars)))
+                     from host in Gen.Elements("example.net", "EXAMPLE.net", "[::1]", "192.0.2.1", "x")
+                     from tail in Gen.Elements("", ":5060", ";transport=tcp", "/res", "?q", "#f", ":0", "/")
+                     select p + new string(user) + "@" + host + tail;
+        var gen = Gen.OneOf(noise, shaped);
+        var accepted = 0;
+        var policy = new GrantPolicy(new GrantPolicyOptions { Grants = [new GrantOptions { Subscriber = "*", Account = "*" }] });
+        Prop.ForAll(Arb.From(gen), text =>
+        {
+            if (SubscriberUri.TryParse(text, out var uri, out var error))
+            {
+                Assert.Null(error);
+                Assert.Equal(uri, SubscriberUri.Parse(uri.ToString()));
+                accepted++;
+            }
+            else
+            {
+                Assert.False(string.IsNullOrEmpty(error));
+            }
+            var decision = policy.Authorize(text, AccountId.Parse("juliet@example.com"), MailboxPath.Inbox);
+            Assert.False(string.IsNullOrEmpty(decision.Reason));
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(2000));
+        Assert.True(accepted > 50, $"only {accepted} generated subscribers were valid: the generator needs reshaping");
     }
 
     [Fact]

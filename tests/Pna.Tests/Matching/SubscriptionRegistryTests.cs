@@ -170,6 +170,45 @@ public class SubscriptionRegistryTests
     }
 
     [Fact]
+    public void Wide_nodes_with_many_children_agree_with_the_oracle_under_churn()
+    {
+        // 40 sibling names: nodes far wider than the linear-search limit.
+        var wideSegment = Gen.Choose(0, 39).Select(i => $"f{i}");
+        var widePath = from depth in Gen.Choose(0, 2)
+                       from segs in Gen.ArrayOf(wideSegment, depth)
+                       select string.Join('/', segs);
+        var gen = from subs in Gen.ArrayOf(
+                      from path in widePath
+                      from depth in Gen.Elements(SubscriptionDepth.One, SubscriptionDepth.Subtree)
+                      select Sub("a@x.org", path, depth, EventTypeSet.All), 300)
+                  from removals in Gen.ArrayOf(Gen.Elements(true, false), 300)
+                  from events in Gen.ArrayOf(widePath, 50)
+                  select (subs, removals, events);
+        Prop.ForAll(Arb.From(gen), t =>
+        {
+            var registry = new SubscriptionRegistry();
+            foreach (var s in t.subs)
+            {
+                registry.Add(s);
+            }
+            var live = t.subs.ToList();
+            for (var i = 0; i < t.subs.Length; i++)
+            {
+                if (t.removals[i])
+                {
+                    Assert.True(registry.Remove(t.subs[i]));
+                    live.Remove(t.subs[i]);
+                }
+            }
+            foreach (var path in t.events)
+            {
+                AssertSameAsOracle(registry, live, Event("a@x.org", path, MailEventType.MessageNew));
+            }
+            Assert.Equal(ExpectedNodeCount(live), registry.NodeCount());
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(100));
+    }
+
+    [Fact]
     public void Rename_reports_a_subscription_on_a_common_ancestor_once()
     {
         var registry = new SubscriptionRegistry();
