@@ -173,7 +173,7 @@ public static class PnaApplication
     }
 
     /// <summary>Admin pages are read-only and open from loopback, or anywhere with the configured admin token.</summary>
-    private static async ValueTask<object?> AdminOnly(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    internal static async ValueTask<object?> AdminOnly(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var http = context.HttpContext;
         var remote = http.Connection.RemoteIpAddress;

@@ -192,3 +192,26 @@ public sealed class InProcessIngestTests
         Assert.Equal(new MailboxTotals(4, 0, 10, 3), host.State.Get(bob, MailboxPath.Inbox)!.Totals);
     }
 }
+
+public sealed class IngestEventLimitTests
+{
+    [Fact]
+    public async Task Events_past_max_events_per_request_are_not_read_and_reported_once()
+    {
+        await using var host = await PnaTestHost.StartAsync(settings: new Dictionary<string, string> { ["Pna:Ingest:MaxEventsPerRequest"] = "2" });
+        var response = await host.PostAsync(Events.Ndjson(
+            Events.MessageNew("alice@example.org", "A", 1, 1, 2),
+            Events.MessageNew("alice@example.org", "B", 1, 1, 2),
+            Events.MessageNew("alice@example.org", "C", 1, 1, 2)));
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        using var doc = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(2, doc.RootElement.GetProperty("accepted").GetInt32());
+        var rejected = Assert.Single(doc.RootElement.GetProperty("rejected").EnumerateArray());
+        Assert.Equal(2, rejected.GetProperty("index").GetInt32());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, rejected.GetProperty("field").ValueKind);
+        Assert.Contains("more than 2 events", rejected.GetProperty("error").GetString(), StringComparison.Ordinal);
+        var alice = AccountId.Parse("alice@example.org");
+        await PnaTestHost.WaitUntil(() => host.State.Get(alice, MailboxPath.Parse("B")) is not null, "B");
+        Assert.Null(host.State.Get(alice, MailboxPath.Parse("C")));
+    }
+}
