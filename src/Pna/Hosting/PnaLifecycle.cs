@@ -69,7 +69,7 @@ internal sealed partial class PnaLifecycle : IHostedService, IDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(_options.DataDirectoryFullPath);
+        _options.EnsureDataDirectory();
         _store.Open();
         var rows = _store.LoadMailboxStates();
         _state.Load(rows);
@@ -96,8 +96,16 @@ internal sealed partial class PnaLifecycle : IHostedService, IDisposable
         }
         var pending = _dispatcher.QueueDepth;
         var before = _dispatcher.DispatchedEvents;
-        await _dispatcher.DrainAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
-        LogDrained(_dispatcher.DispatchedEvents - before, pending);
+        try
+        {
+            await _dispatcher.DrainAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+            LogDrained(_dispatcher.DispatchedEvents - before, pending);
+        }
+        catch (OperationCanceledException)
+        {
+            // The host's shutdown timeout ran out: keep what was dispatched, say what was not.
+            LogDrainTimedOut(_dispatcher.DispatchedEvents - before, _dispatcher.QueueDepth);
+        }
         if (_flushTimer is not null)
         {
             await _flushTimer.DisposeAsync().ConfigureAwait(false);
@@ -106,8 +114,12 @@ internal sealed partial class PnaLifecycle : IHostedService, IDisposable
         {
             await _sweepTimer.DisposeAsync().ConfigureAwait(false);
         }
-        var written = Flush();
-        _store.Dispose();
+        int written;
+        lock (_flushLock)
+        {
+            written = Flush();
+            _store.Dispose();
+        }
         LogStopped(written);
     }
 
@@ -171,6 +183,9 @@ internal sealed partial class PnaLifecycle : IHostedService, IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Shutdown: dispatch queue drained, {Dispatched} events dispatched ({Pending} were queued when shutdown began)")]
     private partial void LogDrained(long dispatched, long pending);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Shutdown timeout: {Dispatched} events dispatched, {Left} accepted events were NOT dispatched (raise HostOptions:ShutdownTimeout)")]
+    private partial void LogDrainTimedOut(long dispatched, long left);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Shutdown: {Written} mailbox state rows flushed, store closed")]
     private partial void LogStopped(int written);

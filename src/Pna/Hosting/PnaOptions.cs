@@ -20,6 +20,24 @@ public sealed class PnaOptions
 
     /// <summary>The data directory as an absolute path.</summary>
     public string DataDirectoryFullPath => Path.GetFullPath(DataDirectory);
+
+    /// <summary>Creates the data directory if missing, readable only by the PNA's user (it holds the ingest token).</summary>
+    public string EnsureDataDirectory()
+    {
+        var path = DataDirectoryFullPath;
+        if (!Directory.Exists(path))
+        {
+            if (OperatingSystem.IsWindows())
+            {
+                Directory.CreateDirectory(path);
+            }
+            else
+            {
+                Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+        }
+        return path;
+    }
 }
 
 /// <summary>One producer allowed to post events: its name (used in metrics and logs) and bearer token.</summary>

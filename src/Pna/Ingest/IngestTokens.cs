@@ -43,7 +43,7 @@ public sealed partial class IngestTokens
         }
         else
         {
-            Directory.CreateDirectory(o.DataDirectoryFullPath);
+            o.EnsureDataDirectory();
             token = Base64Url(RandomNumberGenerator.GetBytes(32));
             var fileOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
             if (!OperatingSystem.IsWindows())
