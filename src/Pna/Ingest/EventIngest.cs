@@ -60,7 +60,9 @@ public sealed partial class EventIngest : IEventIngest
             {
                 json = MailEventJson.Encode(original);
             }
-            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or FormatException)
+#pragma warning disable CA1031 // a malformed object from a buggy caller is one rejected event, not a failed batch
+            catch (Exception ex)
+#pragma warning restore CA1031
             {
                 batch.Errors.Add(new EventError(i, null, "event cannot be encoded: " + ex.Message));
                 continue;

@@ -180,14 +180,15 @@ public sealed class InProcessIngestTests
             new() { Type = MailEventType.MessageNew, Account = bob, Mailbox = MailboxPath.Root, Id = "b2" },
             new() { Type = MailEventType.MessageRead, Account = bob, Mailbox = MailboxPath.Inbox, Totals = new MailboxTotals(4, 0, 10, 3), Id = "b3" },
             new() { Type = MailEventType.MessageNew, Account = bob, Mailbox = MailboxPath.Inbox, Totals = new MailboxTotals(4, 1, 10, 3), Id = "b1" },
+            new() { Type = MailEventType.MessageNew, Account = bob, Mailbox = null!, Id = "b5" },
+            new() { Type = MailEventType.MessageNew, Account = default, Mailbox = MailboxPath.Inbox, Id = "b6" },
         ];
         var result = await ingest.SubmitAsync(events, "bridge", CancellationToken.None);
         Assert.Equal(IngestStatus.Accepted, result.Status);
         Assert.Equal(2, result.Accepted);
         Assert.Equal(1, result.Duplicates);
-        var error = Assert.Single(result.Rejected);
-        Assert.Equal(1, error.Index);
-        Assert.Equal("mailbox", error.Field);
+        Assert.Equal([1, 4, 5], result.Rejected.Select(r => r.Index));
+        Assert.Equal("mailbox", result.Rejected[0].Field);
         await PnaTestHost.WaitUntil(() => host.Transport.For(subscription).Count(n => n.Kind == NotificationKind.Event) == 2, "two notifications");
         Assert.Equal(new MailboxTotals(4, 0, 10, 3), host.State.Get(bob, MailboxPath.Inbox)!.Totals);
     }
