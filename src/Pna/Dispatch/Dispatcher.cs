@@ -228,7 +228,7 @@ public sealed partial class Dispatcher
     private void Notify(Subscription subscription, NotificationKind kind, MailEvent? e, MailboxPath mailbox, MailboxTotals? totals)
     {
         var sequence = ++subscription.Sequence;
-        subscription.LastNotifiedTicks = _time.GetTimestamp();
+        Volatile.Write(ref subscription.LastNotifiedTicks, _time.GetTimestamp());
         var transport = subscription.Transport;
         try
         {
