@@ -9,6 +9,9 @@ namespace Aggregators.Benchmarks;
 /// The ingest codec's hot path: one typical MessageNew (~300 bytes, as the bridge sends it) and a
 /// 1000-event NDJSON batch. Target: well over 500k events/s decode on one core.
 /// Run: dotnet run -c Release --project bench/Benchmarks -- --filter '*JsonCodec*' --job short
+/// (add --inProcess while the assembly name, Aggregators.Benchmarks, differs from the project
+/// file name: BenchmarkDotNet's default toolchain looks for Aggregators.Benchmarks.csproj).
+/// On a shared, loaded machine compare CPU time rather than the wall-clock means.
 /// </summary>
 [MemoryDiagnoser]
 public class JsonCodecBenchmarks

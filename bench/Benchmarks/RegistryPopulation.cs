@@ -31,11 +31,22 @@ internal static class RegistryPopulation
     private static readonly INotificationTransport Sip = new SinkTransport("sip");
     private static readonly INotificationTransport Xmpp = new SinkTransport("xmpp");
 
-    /// <summary>Adds <paramref name="subscriptionsPerAccount"/> subscriptions to each of <paramref name="accounts"/> accounts.</summary>
+    /// <summary>A registry holding <see cref="Create"/>'s subscriptions.</summary>
     public static SubscriptionRegistry Build(int accounts, int subscriptionsPerAccount, int seed = 2026)
     {
-        var random = new Random(seed);
         var registry = new SubscriptionRegistry();
+        foreach (var subscription in Create(accounts, subscriptionsPerAccount, seed))
+        {
+            registry.Add(subscription);
+        }
+        return registry;
+    }
+
+    /// <summary><paramref name="subscriptionsPerAccount"/> subscriptions for each of <paramref name="accounts"/> accounts.</summary>
+    public static Subscription[] Create(int accounts, int subscriptionsPerAccount, int seed = 2026)
+    {
+        var random = new Random(seed);
+        var all = new Subscription[accounts * subscriptionsPerAccount];
         var paths = new Dictionary<string, MailboxPath>(StringComparer.Ordinal);
         long id = 0;
         for (var a = 0; a < accounts; a++)
@@ -90,9 +101,10 @@ internal static class RegistryPopulation
                         (transport, subscriber) = random.Next(2) == 0 ? (Sip, sipUri) : (Xmpp, xmppUri);
                         break;
                 }
-                registry.Add(new Subscription(++id, subscriber, filter, transport));
+                all[id] = new Subscription(id + 1, subscriber, filter, transport);
+                id++;
             }
         }
-        return registry;
+        return all;
     }
 }

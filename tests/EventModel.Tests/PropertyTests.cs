@@ -26,6 +26,75 @@ public class PropertyTests
             return MailEventJson.Encode(back!).AsSpan().SequenceEqual(bytes);
         }).Check(Many);
 
+    /// <summary>
+    /// The lenient forms other producers send decode to the same event: members in another order,
+    /// flagNames as an array, Dovecot's MailboxUnsubscribe, IMAP URLs with any case of scheme and
+    /// parameters.
+    /// </summary>
+    [Fact]
+    public void Lenient_variants_decode_to_the_same_event() =>
+        Prop.ForAll(Arb.From(Generators.Event), e =>
+        {
+            var lenient = Lenient(MailEventJson.Encode(e));
+            if (!MailEventJson.TryDecode(lenient, 0, out var back, out var error))
+            {
+                throw new InvalidOperationException($"{error}\n{Encoding.UTF8.GetString(lenient)}");
+            }
+            if (!MailEventAssert.AreEqual(e, back!))
+            {
+                throw new InvalidOperationException($"differs:\n{MailEventAssert.Show(e)}\n{MailEventAssert.Show(back!)}\n{Encoding.UTF8.GetString(lenient)}");
+            }
+            return true;
+        }).Check(Many);
+
+    private static byte[] Lenient(byte[] strict)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(strict);
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var w = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            // Reverse the RFC members; vendor members keep their order (it is kept, and compared).
+            var members = document.RootElement.EnumerateObject().ToArray();
+            var reordered = members.Where(m => !m.Name.StartsWith("vnd.", StringComparison.Ordinal)).Reverse()
+                .Concat(members.Where(m => m.Name.StartsWith("vnd.", StringComparison.Ordinal)));
+            foreach (var member in reordered)
+            {
+                switch (member.Name)
+                {
+                    case "flagNames":
+                        w.WriteStartArray(member.Name);
+                        foreach (var flag in member.Value.GetString()!.Split(' '))
+                        {
+                            w.WriteStringValue(flag);
+                        }
+                        w.WriteEndArray();
+                        break;
+                    case "event" when member.Value.GetString() == "MailboxUnSubscribe":
+                        w.WriteString(member.Name, "MailboxUnsubscribe");
+                        break;
+                    case "uri" or "mailboxID" or "oldMailboxID":
+                        w.WriteString(member.Name, member.Value.GetString()!
+                            .Replace("imap://", "IMAP://", StringComparison.Ordinal)
+                            .Replace(";UIDVALIDITY=", ";uidValidity=", StringComparison.Ordinal)
+                            .Replace("/;UID=", "/;uid=", StringComparison.Ordinal)
+                            .Replace("/;SECTION=", "/;Section=", StringComparison.Ordinal)
+                            .Replace("%20", " ", StringComparison.Ordinal));
+                        break;
+                    case var name when name.StartsWith("vnd.", StringComparison.Ordinal):
+                        w.WritePropertyName(name);
+                        w.WriteRawValue(member.Value.GetRawText()); // verbatim, as the producer wrote it
+                        break;
+                    default:
+                        member.WriteTo(w);
+                        break;
+                }
+            }
+            w.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
     [Fact]
     public void A_batch_of_random_events_decodes_in_both_framings() =>
         Prop.ForAll(Arb.From(Gen.ArrayOf(Generators.Event, 5)), events =>

@@ -135,9 +135,8 @@ internal static class MailEventDecoder
         if (!TryReadMembers(ref reader, input, index, ref f, out error) || !TryBuild(ref f, index, out mailEvent, out error))
         {
             // Leave the reader on this object's EndObject so the batch can continue.
-            while (!(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth))
+            while (!(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth) && reader.Read())
             {
-                reader.Read();
             }
             mailEvent = null;
             return false;

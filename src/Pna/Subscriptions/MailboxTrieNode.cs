@@ -1,4 +1,43 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace Aggregators.Pna.Subscriptions;
+
+/// <summary>
+/// One shared string per distinct segment name in the trie, counted by the nodes using it, so
+/// the few names most nodes carry (INBOX, Sent, Work, ...) stay hot in the CPU cache when a
+/// lookup compares them, and a name leaves the pool with its last node (churn does not leak).
+/// Used only under the registry's lock.
+/// </summary>
+internal sealed class SegmentPool
+{
+    private readonly Dictionary<string, (string Value, int Nodes)> _names = new(StringComparer.Ordinal);
+
+    /// <summary>Number of distinct names in use.</summary>
+    public int Count => _names.Count;
+
+    /// <summary>The pooled instance equal to <paramref name="segment"/>, counting one more user.</summary>
+    public string Acquire(string segment)
+    {
+        ref var entry = ref CollectionsMarshal.GetValueRefOrAddDefault(_names, segment, out var exists);
+        if (!exists)
+        {
+            entry.Value = segment;
+        }
+        entry.Nodes++;
+        return entry.Value;
+    }
+
+    /// <summary>One user fewer of <paramref name="segment"/>; the name leaves with its last user.</summary>
+    public void Release(string segment)
+    {
+        ref var entry = ref CollectionsMarshal.GetValueRefOrNullRef(_names, segment);
+        if (!Unsafe.IsNullRef(ref entry) && --entry.Nodes == 0)
+        {
+            _names.Remove(segment);
+        }
+    }
+}
 
 /// <summary>
 /// A subscription as a trie node keeps it: the subscription and its event-type bits, so the
@@ -40,7 +79,7 @@ internal sealed class MailboxTrieNode(string segment)
     private static readonly TrieChild[] NoChildren = [];
     private static readonly TrieEntry[] NoEntries = [];
 
-    /// <summary>This node's segment (shared with the first subscription's <c>MailboxPath</c>); "" at the root.</summary>
+    /// <summary>This node's segment, the <see cref="SegmentPool"/>'s instance; "" at the root.</summary>
     public readonly string Segment = segment;
 
     /// <summary>
@@ -121,7 +160,7 @@ internal sealed class MailboxTrieNode(string segment)
     // ---- writers: called only under the registry's lock ------------------------------------
 
     /// <summary>The child for <paramref name="segment"/>, created (empty) and published when missing.</summary>
-    public MailboxTrieNode GetOrAddChild(string segment)
+    public MailboxTrieNode GetOrAddChild(string segment, SegmentPool pool)
     {
         var children = _children;
         var hash = segment.GetHashCode();
@@ -131,7 +170,7 @@ internal sealed class MailboxTrieNode(string segment)
             return children[index].Node;
         }
         index = ~index;
-        var child = new MailboxTrieNode(segment);
+        var child = new MailboxTrieNode(pool.Acquire(segment));
         var grown = new TrieChild[children.Length + 1];
         Array.Copy(children, 0, grown, 0, index);
         grown[index] = new TrieChild(hash, child);
@@ -141,7 +180,7 @@ internal sealed class MailboxTrieNode(string segment)
     }
 
     /// <summary>Unlinks the (empty) child <paramref name="child"/>.</summary>
-    public void RemoveChild(MailboxTrieNode child)
+    public void RemoveChild(MailboxTrieNode child, SegmentPool pool)
     {
         var children = _children;
         var index = Search(children, child.Segment, child.Segment.GetHashCode());
@@ -150,6 +189,7 @@ internal sealed class MailboxTrieNode(string segment)
             return;
         }
         Volatile.Write(ref _children, children.Length == 1 ? NoChildren : RemoveAt(children, index));
+        pool.Release(child.Segment);
     }
 
     /// <summary>Adds an entry; false when the subscription is already here.</summary>

@@ -40,6 +40,9 @@ public sealed class SubscriptionRegistry
     /// <summary>The nodes on the path being written, root first; used only under <see cref="_writeLock"/>.</summary>
     private readonly MailboxTrieNode[] _pathScratch = new MailboxTrieNode[MailboxPath.MaxDepth + 1];
 
+    /// <summary>Segment names shared by the trie's nodes; used only under <see cref="_writeLock"/>.</summary>
+    private readonly SegmentPool _segments = new();
+
     private int _count;
 
     /// <summary>Number of subscriptions indexed.</summary>
@@ -65,7 +68,7 @@ public sealed class SubscriptionRegistry
             path[0] = root;
             for (var i = 0; i < segments.Length; i++)
             {
-                node = node.GetOrAddChild(segments[i]);
+                node = node.GetOrAddChild(segments[i], _segments);
                 path[i + 1] = node;
             }
             if (!node.AddEntry(subscription, subtree))
@@ -125,7 +128,7 @@ public sealed class SubscriptionRegistry
                     var n = path[i];
                     if (n.IsEmpty)
                     {
-                        path[i - 1].RemoveChild(n);
+                        path[i - 1].RemoveChild(n, _segments);
                     }
                     else
                     {
@@ -196,6 +199,15 @@ public sealed class SubscriptionRegistry
             }
         }
         return all;
+    }
+
+    /// <summary>Number of distinct segment names the trie holds (for tests that check pruning).</summary>
+    internal int SegmentNameCount()
+    {
+        lock (_writeLock)
+        {
+            return _segments.Count;
+        }
     }
 
     /// <summary>Number of trie nodes, account roots included (for tests that check pruning).</summary>

@@ -116,6 +116,9 @@ public class HostileInputTests
     [InlineData("\"clientPort\":-5", "clientPort", "not negative")]
     [InlineData("\"pid\":2147483648", "pid", "too large")]
     [InlineData("\"uidnext\":null", "uidnext", "not null")]
+    [InlineData("\"messages\":1e400", "messages", "exponent")]
+    [InlineData("\"diskUsed\":184467440737095516150", "diskUsed", "too large", "18446744073709551615")]
+    [InlineData("\"messageSize\":true", "messageSize", "not true/false")]
     public void Numbers_must_be_integers_in_range(string member, string field, params string[] words) =>
         AssertError("{" + Ok + "," + member + "}", field, words);
 

@@ -214,6 +214,54 @@ public class HeartbeatSchedulerTests
     }
 
     [Fact]
+    public async Task Adds_and_removes_from_many_threads_while_ticking_leave_a_consistent_schedule()
+    {
+        var fired = 0;
+        var scheduler = new HeartbeatScheduler(_time, new HeartbeatOptions(), _ => Interlocked.Increment(ref fired));
+        var kept = new List<Subscription>[4];
+        var writers = Enumerable.Range(0, 4).Select(w => Task.Run(() =>
+        {
+            var r = new Random(w);
+            var mine = new List<Subscription>();
+            for (var i = 0; i < 3000; i++)
+            {
+                if (mine.Count > 0 && r.Next(3) == 0)
+                {
+                    var victim = mine[r.Next(mine.Count)];
+                    mine.Remove(victim);
+                    Assert.True(scheduler.Remove(victim));
+                }
+                else
+                {
+                    var s = NewSubscription(w * 100_000 + i);
+                    scheduler.Add(s, TimeSpan.FromSeconds(r.Next(10, 30)));
+                    mine.Add(s);
+                }
+            }
+            kept[w] = mine;
+        })).ToArray();
+        var ticker = Task.Run(() =>
+        {
+            while (!writers.All(t => t.IsCompleted))
+            {
+                _time.Advance(TimeSpan.FromSeconds(1));
+                scheduler.Tick();
+            }
+        });
+        await Task.WhenAll([.. writers, ticker]);
+        var live = kept.SelectMany(k => k).ToList();
+        Assert.Equal(live.Count, scheduler.Count);
+        // Every live subscription is still scheduled: each gets a heartbeat within the maximum interval.
+        fired = 0;
+        for (var i = 0; i < 30; i++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(1));
+            scheduler.Tick();
+        }
+        Assert.True(fired >= live.Count, $"{fired} heartbeats for {live.Count} subscriptions");
+    }
+
+    [Fact]
     public void Invalid_options_are_refused_with_a_clear_message()
     {
         var bad = new HeartbeatOptions { Min = TimeSpan.FromSeconds(30), Max = TimeSpan.FromSeconds(10), Tick = TimeSpan.Zero };

@@ -142,6 +142,7 @@ public class SubscriptionRegistryTests
             Assert.Equal(0, registry.Count);
             Assert.Equal(0, registry.NodeCount());
             Assert.Equal(0, registry.AccountCount);
+            Assert.Equal(0, registry.SegmentNameCount());
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(500));
     }
 
@@ -205,6 +206,7 @@ public class SubscriptionRegistryTests
                 AssertSameAsOracle(registry, live, Event("a@x.org", path, MailEventType.MessageNew));
             }
             Assert.Equal(ExpectedNodeCount(live), registry.NodeCount());
+            Assert.Equal(live.SelectMany(s => s.Filter.Mailbox.Segments).Distinct().Count(), registry.SegmentNameCount());
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(100));
     }
 
@@ -307,6 +309,7 @@ public class SubscriptionRegistryTests
         Assert.Equal(1, registry.Count);
         Assert.Equal(2, registry.NodeCount());
         Assert.Equal(1, registry.AccountCount);
+        Assert.Equal(1, registry.SegmentNameCount());
     }
 
     [Fact]
