@@ -77,11 +77,7 @@ internal sealed class StanzaFramer
         }
         if (StreamClosed)
         {
-            if (!IsWhitespace(b))
-            {
-                throw Violation(StreamErrorCondition.NotWellFormed, "data after the closing stream tag");
-            }
-            return;
+            return; // RFC 6120 §4.4: nothing more is read after the closing tag.
         }
         switch (_state)
         {

@@ -169,7 +169,7 @@ public sealed class XmlStreamReader : IDisposable
                     current = current.Parent!;
                     break;
                 case XmlNodeType.Text or XmlNodeType.CDATA or XmlNodeType.Whitespace or XmlNodeType.SignificantWhitespace:
-                    current.Add(new XText(_reader.Value));
+                    current.Add(new XText(await ValueAsync().ConfigureAwait(false)));
                     break;
                 default:
                     throw Restricted(_reader.NodeType);
@@ -194,6 +194,23 @@ public sealed class XmlStreamReader : IDisposable
             _reader.MoveToElement();
         }
         return e;
+    }
+
+    /// <summary>A text node's value: in async mode the parser may still have to read the rest of it.</summary>
+    private async ValueTask<string> ValueAsync()
+    {
+        try
+        {
+            return await _reader.GetValueAsync().ConfigureAwait(false);
+        }
+        catch (XmlException ex)
+        {
+            throw Translate(ex);
+        }
+        catch (IOException ex)
+        {
+            throw new XmppStreamException("connection lost: " + ex.Message, ex);
+        }
     }
 
     private async ValueTask NextNodeAsync(CancellationToken cancellationToken)
