@@ -159,6 +159,6 @@ public class StanzaSerializerTests
                 }
             }
             return read.Count == stanzas.Count;
-        }).Check(Config.QuickThrowOnFailure.WithMaxTest(300));
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(100));
     }
 }

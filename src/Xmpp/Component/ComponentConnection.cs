@@ -325,9 +325,13 @@ public sealed class ComponentConnection : IAsyncDisposable
                 {
                     return;
                 }
-                if (_writer.Completion.IsFaulted)
+                if (_writer.Completion.IsCompleted)
                 {
-                    Fail(_writer.Completion.Exception!.InnerException!, null);
+                    // Closed (nothing more to watch) or failed (the stream is dead).
+                    if (_writer.Completion.IsFaulted)
+                    {
+                        Fail(_writer.Completion.Exception!.InnerException!, null);
+                    }
                     return;
                 }
                 if (_time.GetElapsedTime(_writer.LastWrite) >= keepalive)

@@ -265,5 +265,15 @@ public sealed class XmlStreamReader : IDisposable
         // RFC 6120 §11.1: comments, processing instructions, DTDs, entity references.
         XmppStreamException.Local(StreamErrorCondition.RestrictedXml, $"{type} is restricted XML in XMPP");
 
-    public void Dispose() => _reader.Dispose();
+    public void Dispose()
+    {
+        try
+        {
+            _reader.Dispose();
+        }
+        catch (InvalidOperationException)
+        {
+            // A read is still pending on the (closed) connection; it ends with an error by itself.
+        }
+    }
 }

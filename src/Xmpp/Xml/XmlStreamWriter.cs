@@ -80,17 +80,13 @@ public sealed class XmlStreamWriter : IAsyncDisposable
         tail.Write("</stream:stream>"u8);
         _queue.Writer.TryWrite(tail.WrittenSpan.ToArray());
         _queue.Writer.TryComplete();
-        try
+        using var delayCancel = new CancellationTokenSource();
+        var finished = await Task.WhenAny(_loop, Task.Delay(timeout, _time, delayCancel.Token)).ConfigureAwait(false);
+        await delayCancel.CancelAsync().ConfigureAwait(false);
+        if (finished != _loop)
         {
-            await _loop.WaitAsync(timeout, _time).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
+            // The peer is not reading: give up on a polite close.
             await _stop.CancelAsync().ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or XmppStreamException)
-        {
-            // The peer is gone; nothing more to say to it.
         }
     }
 
