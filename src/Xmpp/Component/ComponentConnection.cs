@@ -132,6 +132,14 @@ public sealed class ComponentConnection : IAsyncDisposable
         }
         if (string.IsNullOrEmpty(header.Id))
         {
+            // RFC 6120 §4.9.1.2: a server refusing the stream (Prosody: host-unknown) opens it
+            // without an id and sends the stream error next.
+            var next = await ReadEventAsync(cancellationToken).ConfigureAwait(false);
+            if (next.Kind == XmlStreamEventKind.StreamError)
+            {
+                await CloseAsync(null).ConfigureAwait(false);
+                throw FromStreamError(next.Error!);
+            }
             // The id is the salt of the handshake: without it there is nothing to prove.
             var error = new StreamError(StreamErrorCondition.InvalidXml, "stream header without an id");
             await CloseAsync(error).ConfigureAwait(false);
@@ -444,8 +452,14 @@ public sealed class ComponentConnection : IAsyncDisposable
         socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, 3);
     }
 
+    private int _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
         await CloseAsync(null).ConfigureAwait(false);
         await _writer.DisposeAsync().ConfigureAwait(false);
         _reader.Dispose();
