@@ -1,5 +1,0 @@
-namespace Aggregators.Xmpp;
-
-internal static class AssemblyMarker
-{
-}
