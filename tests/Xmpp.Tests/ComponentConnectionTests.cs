@@ -198,14 +198,17 @@ public class ComponentConnectionTests
     public async Task Keepalives_from_the_server_keep_the_connection_alive()
     {
         using var server = new FakeComponentServer();
-        var (connection, peer) = await ConnectAsync(server, server.Options("test") with { ReceiveTimeout = TimeSpan.FromMilliseconds(400) });
+        // Keepalives every 250 ms for 2.5 s against a 1.5 s receive timeout: without them the
+        // connection would be declared dead, and scheduling jitter on a loaded machine has a
+        // full second of slack before it could fail the test.
+        var (connection, peer) = await ConnectAsync(server, server.Options("test") with { ReceiveTimeout = TimeSpan.FromMilliseconds(1500) });
         await using (connection)
         using (peer)
         {
             var run = connection.RunAsync((_, _) => ValueTask.CompletedTask, CancellationToken.None);
-            for (var i = 0; i < 8; i++)
+            for (var i = 0; i < 10; i++)
             {
-                await Task.Delay(100); // the server's keepalive cadence, not synchronisation
+                await Task.Delay(250); // the server's keepalive cadence, not synchronisation
                 await peer.SendAsync(" ");
             }
             Assert.False(run.IsCompleted);

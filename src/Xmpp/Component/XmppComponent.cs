@@ -170,8 +170,12 @@ public sealed class XmppComponent : IAsyncDisposable
                 await Task.Delay(delay, _time, stop).ConfigureAwait(false);
             }
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+#pragma warning disable CA1031 // whatever a connection threw while we were stopping, this is a stop
+        catch (Exception) when (stop.IsCancellationRequested)
+#pragma warning restore CA1031
         {
+            // A stop that races a failing connection (the peer closed as we cancelled) must
+            // not fault the loop: StopAsync/DisposeAsync await it and would rethrow.
             reason = "stopped";
         }
         catch (ComponentException ex)
