@@ -295,8 +295,9 @@ public sealed class ImapClientTests : IDisposable
             }
         });
         Assert.Matches("connection lost|closed the connection", e.Message);
+        // A command queued behind the IDLE fails at once instead of waiting for the lock.
+        await Assert.ThrowsAsync<ImapConnectionException>(() => client.NoopAsync().WaitAsync(Wait));
         await Assert.ThrowsAsync<ImapConnectionException>(() => idle.StopAsync());
-        await Assert.ThrowsAsync<ImapConnectionException>(() => client.NoopAsync());
         Assert.False(client.IsConnected);
     }
 

@@ -263,6 +263,52 @@ public sealed partial class ImapClient
         return false;
     }
 
+    /// <summary>
+    /// UID STORE (RFC 3501 §6.4.6): <paramref name="operation"/> is "FLAGS", "+FLAGS" or "-FLAGS";
+    /// ".SILENT" is added unless <paramref name="silent"/> is false. Returns the FETCH responses it caused.
+    /// </summary>
+    public async Task<IReadOnlyList<ImapFetchResponse>> UidStoreAsync(ImapSequenceSet uids, string operation, IEnumerable<string> flags, bool silent = true, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(uids);
+        ArgumentNullException.ThrowIfNull(flags);
+        if (operation is not ("FLAGS" or "+FLAGS" or "-FLAGS"))
+        {
+            throw new ArgumentException("operation must be FLAGS, +FLAGS or -FLAGS", nameof(operation));
+        }
+        RequireState(ImapConnectionState.Selected, "UID STORE");
+        var builder = Command("UID STORE").Raw(uids.ToString()).Raw(silent ? operation + ".SILENT" : operation).BeginList();
+        foreach (var flag in flags)
+        {
+            // flag = "\" atom / atom (RFC 3501 §9)
+            var atom = flag.StartsWith('\\') ? flag[1..] : flag;
+            if (atom.Length == 0 || !atom.All(ImapCommandBuilder.IsAtomChar))
+            {
+                throw new ArgumentException($"invalid flag \"{flag}\"", nameof(flags));
+            }
+            builder.Raw(flag);
+        }
+        var (_, responses) = await ExecuteAsync(builder.EndList().Build(),
+            r => r is ImapFetchResponse { Uid: { } uid } && Contains(uids, uid) ? ImapClaim.ResultAndUnsolicited : ImapClaim.None,
+            cancellationToken).ConfigureAwait(false);
+        return responses.OfType<ImapFetchResponse>().ToArray();
+    }
+
+    /// <summary>CREATE (RFC 3501 §6.3.3).</summary>
+    public Task CreateAsync(string mailbox, CancellationToken cancellationToken = default) =>
+        ExecuteAsync(Command("CREATE").Mailbox(mailbox).Build(), null, cancellationToken);
+
+    /// <summary>DELETE (RFC 3501 §6.3.4).</summary>
+    public Task DeleteAsync(string mailbox, CancellationToken cancellationToken = default) =>
+        ExecuteAsync(Command("DELETE").Mailbox(mailbox).Build(), null, cancellationToken);
+
+    /// <summary>RENAME (RFC 3501 §6.3.5).</summary>
+    public Task RenameAsync(string mailbox, string newName, CancellationToken cancellationToken = default) =>
+        ExecuteAsync(Command("RENAME").Mailbox(mailbox).Mailbox(newName).Build(), null, cancellationToken);
+
+    /// <summary>SUBSCRIBE / UNSUBSCRIBE (RFC 3501 §6.3.6-7).</summary>
+    public Task SubscribeAsync(string mailbox, bool subscribe = true, CancellationToken cancellationToken = default) =>
+        ExecuteAsync(Command(subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE").Mailbox(mailbox).Build(), null, cancellationToken);
+
     /// <summary>GETACL (RFC 4314 §3.3).</summary>
     public async Task<ImapAclResponse> GetAclAsync(string mailbox, CancellationToken cancellationToken = default)
     {
@@ -385,7 +431,7 @@ public sealed partial class ImapClient
     public async Task<ImapIdleSession> IdleAsync(CancellationToken cancellationToken = default)
     {
         RequireAuthenticated("IDLE");
-        await _commandLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await AcquireAsync(cancellationToken).ConfigureAwait(false);
         var command = Command("IDLE").Build();
         PendingCommand? pending = null;
         try

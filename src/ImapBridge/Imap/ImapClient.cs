@@ -35,6 +35,7 @@ public sealed partial class ImapClient : IAsyncDisposable
     private readonly SemaphoreSlim _commandLock = new(1, 1);
     private readonly Channel<ImapUntaggedResponse> _unsolicited;
     private readonly Lock _gate = new();
+    private readonly CancellationTokenSource _closed = new();
     private Stream _stream;
     private PipeReader _pipe;
     private ImapResponseReader _reader;
@@ -417,6 +418,7 @@ public sealed partial class ImapClient : IAsyncDisposable
         State = ImapConnectionState.Closed;
         current?.Fail(failure);
         _unsolicited.Writer.TryComplete(failure);
+        _closed.Cancel();
         try
         {
             _pipe.CancelPendingRead();
@@ -444,7 +446,7 @@ public sealed partial class ImapClient : IAsyncDisposable
     internal async Task<(ImapTaggedResponse Tagged, IReadOnlyList<ImapUntaggedResponse> Responses)> ExecuteAsync(
         ImapCommand command, Func<ImapUntaggedResponse, ImapClaim>? claim, CancellationToken cancellationToken, bool allowFailure = false)
     {
-        await _commandLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await AcquireAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var pending = Begin(command, claim);
@@ -470,6 +472,33 @@ public sealed partial class ImapClient : IAsyncDisposable
         finally
         {
             _commandLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Waits for the command lock (held by the running command or IDLE session); gives up with the
+    /// connection's failure as soon as the connection ends.
+    /// </summary>
+    internal async Task AcquireAsync(CancellationToken cancellationToken)
+    {
+        ThrowIfFailed();
+        if (_commandLock.Wait(0))
+        {
+            return;
+        }
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closed.Token);
+        try
+        {
+            await _commandLock.WaitAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_failure is not null && !cancellationToken.IsCancellationRequested)
+        {
+            ThrowIfFailed();
+        }
+        if (_failure is not null)
+        {
+            _commandLock.Release();
+            ThrowIfFailed();
         }
     }
 
@@ -557,7 +586,6 @@ public sealed partial class ImapClient : IAsyncDisposable
             await _readLoop.ConfigureAwait(false);
         }
         await _pipe.CompleteAsync().ConfigureAwait(false);
-        _commandLock.Dispose();
     }
 
     internal static string Describe(ImapResponse r) => r switch
