@@ -566,23 +566,57 @@ public static class ImapResponseParser
                 t.Space();
             }
             first = false;
-            var name = FetchItemName(ref t);
-            t.Space();
-            switch (name)
+            // Known items are matched on the bytes: no string per item name on the hot path.
+            var start = t.Position;
+            var atom = t.Atom();
+            if (t.Peek() != ' ')
             {
-                case "UID": uid = t.NzNumber(); break;
-                case "FLAGS": flags = t.FlagList(); break;
-                case "RFC822.SIZE": size = t.Number64(); break;
-                case "ENVELOPE": envelope = Envelope(ref t); break;
-                case "INTERNALDATE": internalDate = DateTime(ref t); break;
-                case "MODSEQ":
-                    t.Open();
-                    modseq = (ulong)t.Number64();
-                    t.Close();
-                    break;
-                default:
-                    (other ??= []).Add(new(name, t.Value()));
-                    break;
+                // BODY[...] and other names with a section: read the whole name below.
+                atom = default;
+            }
+            else
+            {
+                t.Space();
+            }
+            if (atom.IsEmpty)
+            {
+                t.Rewind(start);
+                var name = FetchItemName(ref t);
+                t.Space();
+                (other ??= []).Add(new(name, t.Value()));
+            }
+            else if (Ascii.EqualsIgnoreCase(atom, "UID"u8))
+            {
+                uid = t.NzNumber();
+            }
+            else if (Ascii.EqualsIgnoreCase(atom, "FLAGS"u8))
+            {
+                flags = t.FlagList();
+            }
+            else if (Ascii.EqualsIgnoreCase(atom, "RFC822.SIZE"u8))
+            {
+                size = t.Number64();
+            }
+            else if (Ascii.EqualsIgnoreCase(atom, "ENVELOPE"u8))
+            {
+                envelope = Envelope(ref t);
+            }
+            else if (Ascii.EqualsIgnoreCase(atom, "INTERNALDATE"u8))
+            {
+                internalDate = DateTime(ref t);
+            }
+            else if (Ascii.EqualsIgnoreCase(atom, "MODSEQ"u8))
+            {
+                t.Open();
+                modseq = (ulong)t.Number64();
+                t.Close();
+            }
+            else
+            {
+                t.Rewind(start);
+                var name = FetchItemName(ref t);
+                t.Space();
+                (other ??= []).Add(new(name, t.Value()));
             }
         }
         t.Close0();

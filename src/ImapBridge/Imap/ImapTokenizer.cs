@@ -36,6 +36,9 @@ internal ref struct ImapTokenizer
 
     public readonly int Position => _pos;
 
+    /// <summary>Goes back to an earlier <see cref="Position"/> (to re-read a token another way).</summary>
+    public void Rewind(int position) => _pos = position;
+
     /// <summary>The next byte, or 0 at the end of the data.</summary>
     public readonly byte Peek() => _pos < _s.Length ? _s[_pos] : (byte)0;
 
@@ -320,8 +323,21 @@ internal ref struct ImapTokenizer
             }
         }
         Atom();
-        return Encoding.ASCII.GetString(_s[start.._pos]);
+        var flag = _s[start.._pos];
+        // The system flags (RFC 3501 §2.3.2) come back as shared strings: no allocation for them.
+        foreach (var known in s_systemFlags)
+        {
+            if (flag.Length == known.Length && Ascii.EqualsIgnoreCase(flag, known))
+            {
+                return known;
+            }
+        }
+        return Encoding.ASCII.GetString(flag);
     }
+
+    private static readonly string[] s_systemFlags =
+        ["\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft", "\\Recent",
+         "\\Noselect", "\\HasChildren", "\\HasNoChildren", "\\Subscribed", "\\NonExistent", "\\Noinferiors", "\\Marked", "\\Unmarked"];
 
     /// <summary>"(" [flag *(SP flag)] ")".</summary>
     public List<string> FlagList()
