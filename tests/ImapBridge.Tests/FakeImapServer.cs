@@ -28,7 +28,7 @@ internal sealed class FakeImapServer : IDisposable
 internal sealed class FakeConnection : IDisposable
 {
     private readonly Socket _socket;
-    private readonly NetworkStream _stream;
+    private Stream _stream;
     private readonly byte[] _buffer = new byte[65536];
     private int _start;
     private int _end;
@@ -37,6 +37,22 @@ internal sealed class FakeConnection : IDisposable
     {
         _socket = socket;
         _stream = new NetworkStream(socket, ownsSocket: true);
+    }
+
+    /// <summary>Switches the connection to TLS as a server (implicit TLS or after STARTTLS).</summary>
+    public async Task StartTlsAsync(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate)
+    {
+        Assert.Equal(_start, _end); // nothing unread in clear text
+        var ssl = new System.Net.Security.SslStream(_stream, leaveInnerStreamOpen: false);
+        try
+        {
+            await ssl.AuthenticateAsServerAsync(certificate).WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (Exception e) when (e is System.Security.Authentication.AuthenticationException or IOException)
+        {
+            // the client refused our certificate: that is what some tests want
+        }
+        _stream = ssl;
     }
 
     public async Task SendAsync(string text)
