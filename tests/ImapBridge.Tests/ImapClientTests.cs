@@ -479,6 +479,7 @@ public sealed class ImapClientTests : IDisposable
         await server.SendLinesAsync("* BYE Logging out", $"{tag} OK Logout completed.");
         await logout.WaitAsync(Wait);
         Assert.False(client.IsConnected);
+        await client.Unsolicited.Completion.WaitAsync(Wait); // an orderly end, not an error
         Assert.Equal(ImapConnectionState.Closed, client.State);
     }
 }

@@ -524,7 +524,7 @@ public sealed partial class ImapClient
         {
             // The server may close right after BYE without the tagged OK: logged out all the same.
         }
-        Fail(new ImapConnectionException("logged out"));
+        Fail(new ImapConnectionException("logged out"), orderly: true);
     }
 
     private void RequireState(ImapConnectionState state, string command)

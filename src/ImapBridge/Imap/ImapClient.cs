@@ -3,7 +3,6 @@ using System.IO.Pipelines;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
-using System.Text;
 using System.Threading.Channels;
 
 namespace Aggregators.ImapBridge.Imap;
@@ -18,7 +17,8 @@ namespace Aggregators.ImapBridge.Imap;
 /// that result; everything else — EXISTS, EXPUNGE, FETCH FLAGS, STATUS and LIST pushed by NOTIFY,
 /// anything unsolicited — goes to <see cref="Unsolicited"/>. Mailbox-state responses a command
 /// also reports (EXISTS and FLAGS during SELECT, everything during NOOP) go to both. When the
-/// connection ends, <see cref="Unsolicited"/> completes with the <see cref="ImapConnectionException"/>.
+/// connection is lost, <see cref="Unsolicited"/> completes with the <see cref="ImapConnectionException"/>;
+/// after LOGOUT or Dispose it completes normally.
 /// </para>
 /// <para>
 /// While idle the client holds no receive buffer (zero-byte reads) so that many idle accounts stay
@@ -403,7 +403,7 @@ public sealed partial class ImapClient : IAsyncDisposable
     }
 
     /// <summary>Marks the connection dead, fails the running command, completes <see cref="Unsolicited"/>, closes the stream.</summary>
-    private void Fail(ImapConnectionException failure)
+    private void Fail(ImapConnectionException failure, bool orderly = false)
     {
         PendingCommand? current;
         lock (_gate)
@@ -417,7 +417,8 @@ public sealed partial class ImapClient : IAsyncDisposable
         }
         State = ImapConnectionState.Closed;
         current?.Fail(failure);
-        _unsolicited.Writer.TryComplete(failure);
+        // An orderly end (LOGOUT, Dispose) completes the channel normally; anything else with the error.
+        _unsolicited.Writer.TryComplete(orderly ? null : failure);
         _closed.Cancel();
         try
         {
@@ -580,7 +581,7 @@ public sealed partial class ImapClient : IAsyncDisposable
     /// <summary>Closes the connection at once (no LOGOUT); running commands fail with <see cref="ImapConnectionException"/>.</summary>
     public async ValueTask DisposeAsync()
     {
-        Fail(new ImapConnectionException("the client was disposed"));
+        Fail(new ImapConnectionException("the client was disposed"), orderly: true);
         if (_readLoop is not null)
         {
             await _readLoop.ConfigureAwait(false);
@@ -588,13 +589,6 @@ public sealed partial class ImapClient : IAsyncDisposable
         await _pipe.CompleteAsync().ConfigureAwait(false);
     }
 
-    internal static string Describe(ImapResponse r) => r switch
-    {
-        ImapTaggedResponse t => $"{t.Tag} {t.Status} {t.Text}",
-        _ => r.ToString() ?? r.GetType().Name,
-    };
-
-    internal static byte[] Utf8(string s) => Encoding.UTF8.GetBytes(s);
 }
 
 /// <summary>Where an untagged response goes while a command runs (see <see cref="ImapClient"/>).</summary>

@@ -52,7 +52,8 @@ public sealed class ImapIdleSession : IAsyncDisposable
             {
                 return true;
             }
-            throw _client.Failure ?? new ImapConnectionException("connection closed");
+            // Completed: normally after LOGOUT/Dispose (the stream just ends), with the error otherwise.
+            return false;
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
