@@ -483,3 +483,51 @@ public sealed class ImapClientTests : IDisposable
         Assert.Equal(ImapConnectionState.Closed, client.State);
     }
 }
+
+/// <summary>Collects log lines, for checking what the client traces.</summary>
+internal sealed class ListLogger : Microsoft.Extensions.Logging.ILogger
+{
+    public List<string> Lines { get; } = [];
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+    public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        lock (Lines)
+        {
+            Lines.Add(formatter(state, exception));
+        }
+    }
+}
+
+public sealed class ImapClientLoggingTests : IDisposable
+{
+    private readonly FakeImapServer _server = new();
+
+    public void Dispose() => _server.Dispose();
+
+    [Fact]
+    public async Task Trace_shows_commands_and_responses_but_never_the_password()
+    {
+        var log = new ListLogger();
+        var connecting = ImapClient.ConnectAsync(new ImapClientOptions { Port = _server.Port, Logger = log });
+        using var server = await _server.AcceptAsync();
+        await server.GreetAsync();
+        await using var client = await connecting.WaitAsync(TimeSpan.FromSeconds(10));
+        var login = client.LoginAsync("juliet", "s3cret-pass");
+        var (tag, _) = await server.ReadCommandAsync();
+        await server.SendLinesAsync($"{tag} OK [CAPABILITY IMAP4rev1] done");
+        await login.WaitAsync(TimeSpan.FromSeconds(10));
+        string all;
+        lock (log.Lines)
+        {
+            all = string.Join('\n', log.Lines);
+        }
+        Assert.Contains("LOGIN ***", all, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret-pass", all, StringComparison.Ordinal);
+        Assert.Contains("S: ImapTaggedResponse", all, StringComparison.Ordinal);
+    }
+}

@@ -4,6 +4,8 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Aggregators.ImapBridge.Imap;
 
@@ -32,6 +34,7 @@ public sealed partial class ImapClient : IAsyncDisposable
         new(bufferSize: 4096, minimumReadSize: 512, leaveOpen: true, useZeroByteReads: true);
 
     private readonly ImapClientOptions _options;
+    private readonly ILogger _log;
     private readonly SemaphoreSlim _commandLock = new(1, 1);
     private readonly Channel<ImapUntaggedResponse> _unsolicited;
     private readonly Lock _gate = new();
@@ -53,6 +56,7 @@ public sealed partial class ImapClient : IAsyncDisposable
     private ImapClient(ImapClientOptions options, Stream stream)
     {
         _options = options;
+        _log = options.Logger ?? NullLogger.Instance;
         _stream = stream;
         _pipe = PipeReader.Create(stream, s_pipeOptions);
         _reader = new ImapResponseReader(_pipe, options.Limits);
@@ -197,6 +201,7 @@ public sealed partial class ImapClient : IAsyncDisposable
                 throw new ImapConnectionException($"expected a greeting (* OK, * PREAUTH or * BYE), got {greeting.GetType().Name}");
         }
         ObserveCode(Greeting.Code);
+        ImapClientLog.Connected(_log, Greeting);
 
         if (_options.Security == ImapSecurity.StartTls)
         {
@@ -268,6 +273,7 @@ public sealed partial class ImapClient : IAsyncDisposable
     /// <summary>A command sent before the read loop runs (before and during STARTTLS).</summary>
     private async Task<ImapTaggedResponse> ExecuteDirectAsync(ImapCommand command, CancellationToken cancellationToken)
     {
+        ImapClientLog.Sent(_log, command);
         foreach (var part in command.Parts)
         {
             await _stream.WriteAsync(part, cancellationToken).ConfigureAwait(false);
@@ -276,6 +282,7 @@ public sealed partial class ImapClient : IAsyncDisposable
         while (true)
         {
             var response = await ReadDirectAsync(cancellationToken).ConfigureAwait(false);
+            ImapClientLog.Received(_log, response);
             switch (response)
             {
                 case ImapTaggedResponse t when t.Tag == command.Tag:
@@ -310,6 +317,7 @@ public sealed partial class ImapClient : IAsyncDisposable
                     Fail(ClosedByServer());
                     return;
                 }
+                ImapClientLog.Received(_log, response);
                 Dispatch(response);
             }
         }
@@ -416,6 +424,7 @@ public sealed partial class ImapClient : IAsyncDisposable
             current = _current;
         }
         State = ImapConnectionState.Closed;
+        ImapClientLog.Ended(_log, failure.Message);
         current?.Fail(failure);
         // An orderly end (LOGOUT, Dispose) completes the channel normally; anything else with the error.
         _unsolicited.Writer.TryComplete(orderly ? null : failure);
@@ -533,6 +542,7 @@ public sealed partial class ImapClient : IAsyncDisposable
     private async Task<ImapTaggedResponse?> SendAsync(
         PendingCommand pending, ImapCommand command, bool waitForCompletion, CancellationToken token, CancellationToken callerToken)
     {
+        ImapClientLog.Sent(_log, command);
         try
         {
             for (var i = 0; i < command.Parts.Count; i++)

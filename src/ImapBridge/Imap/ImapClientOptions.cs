@@ -1,5 +1,6 @@
 using System.Net.Security;
 using System.Security.Authentication;
+using Microsoft.Extensions.Logging;
 
 namespace Aggregators.ImapBridge.Imap;
 
@@ -50,6 +51,12 @@ public sealed record ImapClientOptions
     /// dropped and counted in <see cref="ImapClient.UnsolicitedDropped"/> (the consumer must then resynchronise).
     /// </summary>
     public int UnsolicitedCapacity { get; init; } = 4096;
+
+    /// <summary>
+    /// Protocol trace: connection start/end at Information, commands at Debug (secrets masked),
+    /// every response at Trace. Null logs nothing.
+    /// </summary>
+    public ILogger? Logger { get; init; }
 
     /// <summary>Use LITERAL+ / LITERAL- (RFC 7888) when the server offers them.</summary>
     public bool UseNonSynchronizingLiterals { get; init; } = true;
