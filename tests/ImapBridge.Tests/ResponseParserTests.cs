@@ -54,6 +54,7 @@ public class ResponseParserTests
         Assert.Equal("NOTIFICATIONOVERFLOW", o.Code!.Name);
         var u = Parse<ImapTaggedResponse>("A003 OK [APPENDUID 38505 3955] APPEND completed\r\n");
         Assert.Equal("38505 3955", u.Code!.Text);
+        Assert.Equal("imap://ü.example/", Parse<ImapTaggedResponse>("A4 NO [REFERRAL imap://ü.example/] elsewhere\r\n").Code!.Text);
     }
 
     [Fact]

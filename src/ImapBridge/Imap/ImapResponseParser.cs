@@ -161,17 +161,7 @@ public static class ImapResponseParser
         {
             return new ImapResponseCode(name);
         }
-        var sb = new StringBuilder();
-        while (t.Peek() is not ((byte)']' or (byte)'\r' or (byte)'\n' or 0))
-        {
-            sb.Append((char)t.Peek());
-            t.TryConsume(t.Peek());
-        }
-        if (t.Peek() == 0 && !t.AtEnd)
-        {
-            throw t.Error("NUL byte in a response code");
-        }
-        return new ImapResponseCode(name, text: sb.ToString());
+        return new ImapResponseCode(name, text: t.CodeText());
     }
 
     private static ImapUntaggedResponse Untagged(ref ImapTokenizer t)
@@ -205,7 +195,7 @@ public static class ImapResponseParser
             return new ImapGenericUntaggedResponse(Encoding.ASCII.GetString(kind).ToUpperInvariant(), number, Rest(ref t));
         }
         var name = t.Atom();
-        if (name.Length <= 2 || name.Length == 3 || name.Length == 7)
+        if (name.Length is 2 or 3 or 7)
         {
             ImapStatus? status = Ascii.EqualsIgnoreCase(name, "OK"u8) ? ImapStatus.Ok
                 : Ascii.EqualsIgnoreCase(name, "NO"u8) ? ImapStatus.No

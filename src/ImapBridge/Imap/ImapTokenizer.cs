@@ -21,6 +21,8 @@ internal ref struct ImapTokenizer
     private static readonly SearchValues<byte> s_astringChars = SearchValues.Create(
         "!#$&'+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz|}~"u8);
 
+    private static readonly SearchValues<byte> s_codeTextStops = SearchValues.Create("]\r\n\0"u8);
+
     private readonly ReadOnlySpan<byte> _s;
     private readonly ImapLimits _limits;
     private int _pos;
@@ -309,6 +311,28 @@ internal ref struct ImapTokenizer
         }
         _pos += n;
         return n == 0 ? "" : s_utf8.GetString(rest[..n]);
+    }
+
+    /// <summary>1*&lt;any TEXT-CHAR except "]"&gt;: the argument of a response code we have no syntax for.</summary>
+    public string CodeText()
+    {
+        var rest = _s[_pos..];
+        var n = rest.IndexOfAny(s_codeTextStops);
+        if (n < 0)
+        {
+            n = rest.Length;
+        }
+        if (n < rest.Length && rest[n] == 0)
+        {
+            _pos += n;
+            throw Error("NUL byte in a response code");
+        }
+        if (n == 0)
+        {
+            throw Error("expected response code text");
+        }
+        _pos += n;
+        return s_utf8.GetString(rest[..n]);
     }
 
     /// <summary>flag = "\" atom / atom, plus "\*" (flag-perm, RFC 3501 §9).</summary>
