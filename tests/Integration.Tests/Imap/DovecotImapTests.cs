@@ -13,7 +13,7 @@ public sealed class DovecotImapTests(DovecotFixture fixture) : IClassFixture<Dov
 
     private async Task<ImapClient> LoginAsync((string User, string Password) account)
     {
-        var client = await ImapClient.ConnectAsync(Dovecot.ClientOptions);
+        var client = await Dovecot.ConnectAsync();
         await client.LoginAsync(account.User, account.Password);
         return client;
     }
@@ -21,8 +21,8 @@ public sealed class DovecotImapTests(DovecotFixture fixture) : IClassFixture<Dov
     [Fact]
     public async Task Login_rereads_capabilities_and_gets_notify_acl()
     {
-        await using var client = await ImapClient.ConnectAsync(Dovecot.ClientOptions);
-        Assert.Contains("Dovecot", client.Greeting!.Text, StringComparison.Ordinal);
+        await using var client = await Dovecot.ConnectAsync();
+        Assert.Equal(Dovecot.Greeting, client.Greeting!.Text);
         Assert.True(client.Supports("IDLE"));
         Assert.False(client.Supports("NOTIFY")); // the pre-login greeting lacks it (testbed notes)
         await client.LoginAsync(DovecotServer.Juliet.User, DovecotServer.Juliet.Password);
@@ -40,14 +40,14 @@ public sealed class DovecotImapTests(DovecotFixture fixture) : IClassFixture<Dov
     [Fact]
     public async Task Master_user_logs_in_by_login_and_by_plain_authzid()
     {
-        await using (var byLogin = await ImapClient.ConnectAsync(Dovecot.ClientOptions))
+        await using (var byLogin = await Dovecot.ConnectAsync())
         {
             await byLogin.LoginAsync($"{DovecotServer.Juliet.User}*{DovecotServer.Master.User}", DovecotServer.Master.Password);
             var state = await byLogin.ExamineAsync("INBOX");
             Assert.True(state.ReadOnly);
             Assert.NotNull(state.UidValidity);
         }
-        await using (var byPlain = await ImapClient.ConnectAsync(Dovecot.ClientOptions))
+        await using (var byPlain = await Dovecot.ConnectAsync())
         {
             await byPlain.AuthenticatePlainAsync(DovecotServer.Master.User, DovecotServer.Master.Password, authorizationId: DovecotServer.Juliet.User);
             Assert.Equal(ImapConnectionState.Authenticated, byPlain.State);
@@ -60,7 +60,7 @@ public sealed class DovecotImapTests(DovecotFixture fixture) : IClassFixture<Dov
     [Fact]
     public async Task Wrong_password_is_no_with_authenticationfailed()
     {
-        await using var client = await ImapClient.ConnectAsync(Dovecot.ClientOptions);
+        await using var client = await Dovecot.ConnectAsync();
         var e = await Assert.ThrowsAsync<ImapCommandException>(() => client.LoginAsync(DovecotServer.Juliet.User, "wrong"));
         Assert.Equal(ImapStatus.No, e.Status);
         Assert.Equal("AUTHENTICATIONFAILED", e.Code!.Name);

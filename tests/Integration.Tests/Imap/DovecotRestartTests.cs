@@ -10,7 +10,7 @@ public sealed class DovecotRestartTests(DovecotFixture fixture) : IClassFixture<
     public async Task Restart_mid_idle_surfaces_a_connection_lost_error_and_a_new_connection_works()
     {
         var dovecot = fixture.Server;
-        var client = await ImapClient.ConnectAsync(dovecot.ClientOptions);
+        var client = await dovecot.ConnectAsync();
         await client.LoginAsync(DovecotServer.Juliet.User, DovecotServer.Juliet.Password);
         await client.SelectAsync("INBOX");
         var idle = await client.IdleAsync();
@@ -31,7 +31,7 @@ public sealed class DovecotRestartTests(DovecotFixture fixture) : IClassFixture<
         await idle.DisposeAsync();
         await client.DisposeAsync();
 
-        await using var again = await ImapClient.ConnectAsync(dovecot.ClientOptions);
+        await using var again = await dovecot.ConnectAsync();
         await again.LoginAsync(DovecotServer.Juliet.User, DovecotServer.Juliet.Password);
         Assert.True(again.Supports("NOTIFY"));
     }

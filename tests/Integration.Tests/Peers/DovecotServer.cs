@@ -36,6 +36,9 @@ public sealed class DovecotServer : IAsyncDisposable
 
     public string Directory { get; }
     public int Port { get; }
+
+    /// <summary>This instance's greeting text (login_greeting), unique per fixture.</summary>
+    public string Greeting { get; } = $"Dovecot-test-{Guid.NewGuid():N} ready.";
     public string ConfigPath => Path.Combine(Directory, "dovecot.conf");
     public string LogPath => Path.Combine(Directory, "log", "dovecot.log");
 
@@ -75,7 +78,8 @@ public sealed class DovecotServer : IAsyncDisposable
         var template = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Peers", "Configs", "dovecot", "dovecot.conf"));
         File.WriteAllText(ConfigPath, template
             .Replace("{{DIR}}", Directory, StringComparison.Ordinal)
-            .Replace("{{PORT}}", Port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal));
+            .Replace("{{PORT}}", Port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace("{{GREETING}}", Greeting, StringComparison.Ordinal));
         // passwd-file: user:{PLAIN}password:uid:gid:gecos:home:shell:extra (per-user settings last).
         File.WriteAllText(Path.Combine(Directory, "users"),
             $"{Juliet.User}:{{PLAIN}}{Juliet.Password}::::::\n" +
@@ -96,6 +100,23 @@ public sealed class DovecotServer : IAsyncDisposable
     }
 
     private const int MaxFreshUsers = 50;
+
+    /// <summary>
+    /// Connects a client; first checks that Dovecot still runs, so that a Dovecot killed from
+    /// outside (another fixture's pkill, a crash) is reported as such with its log, not as a refused connection.
+    /// </summary>
+    public Task<ImapClient> ConnectAsync()
+    {
+        if (_process is null || _process.HasExited)
+        {
+            _diedUnexpectedly = true;
+            throw new InvalidOperationException(
+                $"dovecot (fixture in {Directory}) is no longer running; its directory is kept. Output:\n{_process?.Tail()}\nLog:\n{LogTail()}");
+        }
+        return ImapClient.ConnectAsync(ClientOptions);
+    }
+
+    private bool _diedUnexpectedly;
 
     /// <summary>A fresh user with an empty mailbox, for tests that count messages.</summary>
     public (string User, string Password) NewUser()
@@ -126,9 +147,14 @@ public sealed class DovecotServer : IAsyncDisposable
                 await client.ConnectAsync(IPAddress.Loopback, Port, cts.Token).ConfigureAwait(false);
                 var buffer = new byte[512];
                 var n = await client.GetStream().ReadAsync(buffer, cts.Token).ConfigureAwait(false);
-                if (Encoding.ASCII.GetString(buffer, 0, n).StartsWith("* OK", StringComparison.Ordinal))
+                var line = Encoding.ASCII.GetString(buffer, 0, n);
+                if (line.StartsWith("* OK", StringComparison.Ordinal))
                 {
-                    return;
+                    if (line.Contains(Greeting, StringComparison.Ordinal))
+                    {
+                        return;
+                    }
+                    throw new InvalidOperationException($"another IMAP server answers on 127.0.0.1:{Port}: {line.Trim()}");
                 }
             }
             catch (Exception e) when (e is SocketException or IOException or OperationCanceledException)
@@ -225,6 +251,10 @@ public sealed class DovecotServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync().ConfigureAwait(false);
+        if (_diedUnexpectedly)
+        {
+            return; // keep the logs for the post-mortem
+        }
         try
         {
             System.IO.Directory.Delete(Directory, recursive: true);
