@@ -279,6 +279,32 @@ public sealed class ImapClientTests : IDisposable
     }
 
     [Fact]
+    public async Task Server_ending_idle_on_its_own_ends_the_stream()
+    {
+        var (client, server) = await LoggedInAsync();
+        await using var clientScope = client;
+        using var serverScope = server;
+        var idling = client.IdleAsync();
+        var (tag, _) = await server.ReadCommandAsync();
+        await server.SendLinesAsync("+ idling");
+        await using var idle = await idling.WaitAsync(Wait);
+        await server.SendLinesAsync("* 7 EXISTS", $"{tag} OK IDLE terminated (timeout)");
+        var seen = new List<ImapUntaggedResponse>();
+        await foreach (var r in idle.ReadAllAsync().WithCancellation(new CancellationTokenSource(Wait).Token))
+        {
+            seen.Add(r);
+        }
+        await idle.Ended.WaitAsync(Wait);
+        await idle.StopAsync().WaitAsync(Wait); // no DONE needed any more
+        var noop = client.NoopAsync();
+        (tag, var cmd) = await server.ReadCommandAsync();
+        Assert.Equal("NOOP", cmd); // and no stray DONE before it
+        await server.SendLinesAsync($"{tag} OK done");
+        await noop.WaitAsync(Wait);
+        Assert.True(seen.Count <= 1);
+    }
+
+    [Fact]
     public async Task Connection_lost_mid_idle_surfaces_a_clear_error()
     {
         var (client, server) = await LoggedInAsync();

@@ -18,14 +18,21 @@ public sealed class ImapIdleSession : IAsyncDisposable
     {
         _client = client;
         _pending = pending;
+        // The server may end IDLE on its own (a tagged response without DONE): the stream ends then.
+        _ = pending.Completion.ContinueWith(
+            static (_, state) => ((CancellationTokenSource)state!).Cancel(),
+            _stopping,
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
     }
 
     /// <summary>Completes when the server ended the IDLE on its own or the connection failed.</summary>
     public Task Ended => _pending.Completion;
 
     /// <summary>
-    /// Responses as they arrive, until <see cref="StopAsync"/> is called or <paramref name="cancellationToken"/>
-    /// fires. Throws the <see cref="ImapConnectionException"/> if the connection is lost.
+    /// Responses as they arrive, until <see cref="StopAsync"/> is called, the server ends the IDLE, or
+    /// <paramref name="cancellationToken"/> fires. Throws the <see cref="ImapConnectionException"/> if the connection is lost.
     /// </summary>
     public async IAsyncEnumerable<ImapUntaggedResponse> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -82,6 +89,6 @@ public sealed class ImapIdleSession : IAsyncDisposable
         {
             // disposing must not throw; the connection's Failure says what happened
         }
-        _stopping.Dispose();
+        // _stopping is not disposed: the completion callback above may still cancel it (it holds no timer).
     }
 }
