@@ -46,8 +46,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
 
-# Belt and braces: if a stock daemon was started anyway, stop it so it frees the standard ports.
-for d in dovecot prosody; do
-  pkill -x "$d" 2>/dev/null || true
-done
+# Stock daemons are kept from starting by policy-rc.d above. Nothing is killed here: test
+# instances of the same programs may be running (the tests run their own, from their own
+# configs, on their own ports).
 echo "install-test-deps: done"
