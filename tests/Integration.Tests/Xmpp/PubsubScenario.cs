@@ -13,13 +13,29 @@ internal static class PubsubScenario
 {
     public static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
     private static readonly XNamespace Ev = "http://jabber.org/protocol/pubsub#event";
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SlixmppClient, Queue<JsonObject>> Pending = [];
     private static int _tag;
 
+    /// <summary>
+    /// Sends a request and waits for its answer. Notifications seen meanwhile are kept: slixmpp
+    /// reports an iq answer one loop turn later than a message read in the same chunk, so the
+    /// last item that follows a subscribe result on the wire can be printed before it.
+    /// </summary>
     public static async Task<JsonObject> IqAsync(SlixmppClient client, string type, string to, string xml)
     {
         var tag = "t" + Interlocked.Increment(ref _tag);
         await client.SendAsync(new { cmd = "iq", type, to, xml, tag });
-        return await client.WaitForAsync(e => (string?)e["tag"] == tag && ((string?)e["event"])!.StartsWith("iq_", StringComparison.Ordinal), Wait);
+        var pending = Pending.GetOrCreateValue(client);
+        while (true)
+        {
+            var e = await client.WaitForAsync(e => (string?)e["event"] == "pubsub"
+                || ((string?)e["tag"] == tag && ((string?)e["event"])!.StartsWith("iq_", StringComparison.Ordinal)), Wait);
+            if ((string?)e["event"] != "pubsub")
+            {
+                return e;
+            }
+            pending.Enqueue(e);
+        }
     }
 
     public static async Task<XElement> ResultAsync(SlixmppClient client, string type, string to, string xml)
@@ -44,7 +60,8 @@ internal static class PubsubScenario
     /// <summary>The next pubsub notification: its items node and payload.</summary>
     public static async Task<(string Node, XmppMailEventPayload Payload)> NextNotificationAsync(SlixmppClient client)
     {
-        var e = await client.WaitForAsync(e => (string?)e["event"] == "pubsub", Wait);
+        var pending = Pending.GetOrCreateValue(client);
+        var e = pending.Count > 0 ? pending.Dequeue() : await client.WaitForAsync(e => (string?)e["event"] == "pubsub", Wait);
         var items = XElement.Parse((string)e["xml"]!).Element(Ev + "items")!;
         var payloadElement = items.Element(Ev + "item")!.Elements().Single();
         Assert.True(XmppMailEventCodec.TryRead(payloadElement, out var payload, out var error), error);
