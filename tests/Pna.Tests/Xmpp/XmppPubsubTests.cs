@@ -40,16 +40,21 @@ public sealed class XmppPubsubTests : IAsyncLifetime
         await PostAsync(Events.MessageNew("juliet@example.com", "INBOX", 3, 1, 4), Events.MessageNew("juliet@example.com", "Work/Projects", 1, 1, 2));
     }
 
-    private async Task<PnaTestHost> StartHostAsync()
+    private async Task<PnaTestHost> StartHostAsync(Dictionary<string, string>? extra = null)
     {
-        var host = await PnaTestHost.StartAsync(_dir, new Dictionary<string, string>
+        var settings = new Dictionary<string, string>
         {
             ["Pna:Xmpp:Enabled"] = "true",
             ["Pna:Xmpp:Port"] = "9", // nothing listens: the component keeps retrying, the sink records
             ["Pna:Xmpp:ComponentDomain"] = "events.example.com",
             ["Pna:Xmpp:Secret"] = "s3cret",
             ["Pna:Xmpp:MailDomain"] = "example.com",
-        }, services: s => s.AddSingleton<IAuthorizationPolicy, DenyMallory>());
+        };
+        foreach (var (k, v) in extra ?? [])
+        {
+            settings[k] = v;
+        }
+        var host = await PnaTestHost.StartAsync(_dir, settings, services: s => s.AddSingleton<IAuthorizationPolicy, DenyMallory>());
         host.App.Services.GetRequiredService<XmppPubsubTransport>().Sink = _sink;
         return host;
     }
@@ -241,6 +246,43 @@ public sealed class XmppPubsubTests : IAsyncLifetime
         Assert.Equal("romeo@example.net", _sink.Notifications[0].To!.ToString());
         var list = await RequestAsync(IqType.Get, Juliet, new XElement(Ps + "pubsub", new XElement(Ps + "subscriptions")));
         Assert.Single(list.Payload!.Element(Ps + "subscriptions")!.Elements());
+    }
+
+    [Fact]
+    public async Task The_node_tree_follows_mailbox_create_rename_and_delete()
+    {
+        async Task<List<string>> TopNodes()
+        {
+            var reply = await RequestAsync(IqType.Get, Juliet, new XElement(XName.Get("query", XmppNamespaces.DiscoItems), new XAttribute("node", "mail_events")));
+            return [.. reply.Payload!.Elements().Select(i => (string)i.Attribute("node")!)];
+        }
+
+        await PostAsync("{\"event\":\"MailboxCreate\",\"account\":\"juliet@example.com\",\"mailbox\":\"Archive\"}");
+        await PnaTestHost.WaitUntil(() => _host.State.Get(AccountId.Parse("juliet@example.com"), MailboxPath.Parse("Archive")) is not null, "Archive");
+        Assert.Equal<string>(["mail_events/Archive", "mail_events/INBOX", "mail_events/Work"], await TopNodes());
+
+        await PostAsync("{\"event\":\"MailboxRename\",\"account\":\"juliet@example.com\",\"mailbox\":\"Old\",\"oldMailbox\":\"Archive\"}");
+        await PnaTestHost.WaitUntil(() => _host.State.Get(AccountId.Parse("juliet@example.com"), MailboxPath.Parse("Old")) is not null, "Old");
+        Assert.Equal<string>(["mail_events/INBOX", "mail_events/Old", "mail_events/Work"], await TopNodes());
+
+        await PostAsync("{\"event\":\"MailboxDelete\",\"account\":\"juliet@example.com\",\"mailbox\":\"Old\"}");
+        await PnaTestHost.WaitUntil(() => _host.State.Get(AccountId.Parse("juliet@example.com"), MailboxPath.Parse("Old")) is null, "Old deleted");
+        Assert.Equal<string>(["mail_events/INBOX", "mail_events/Work"], await TopNodes());
+        AssertError(await RequestAsync(IqType.Set, Juliet, Subscribe("mail_events/Old", "romeo@example.net")), "item-not-found");
+    }
+
+    [Fact]
+    public async Task Heartbeats_carry_the_current_totals()
+    {
+        await _host.DisposeAsync();
+        _host = await StartHostAsync(new Dictionary<string, string> { ["Pna:Heartbeats:Min"] = "00:00:01", ["Pna:Heartbeats:Tick"] = "00:00:00.100" });
+        var reply = await RequestAsync(IqType.Set, Juliet, Subscribe("mail_events/INBOX", "romeo@example.net", ("pna#heartbeat", ["1"])));
+        Assert.Equal(IqType.Result, reply.Type);
+        var payloads = await WaitForPayloadsAsync(2);
+        Assert.Equal(XmppPayloadKind.Initial, payloads[0].Kind);
+        Assert.Equal(XmppPayloadKind.Heartbeat, payloads[1].Kind);
+        Assert.Equal(new MailboxTotals(3, 1, 4, 7), payloads[1].Totals);
+        Assert.Equal(2, payloads[1].Sequence);
     }
 
     private sealed class DenyMallory : IAuthorizationPolicy
