@@ -15,6 +15,9 @@ public sealed partial class XmppPubsubTransport
     private static readonly XNamespace Info = XmppNamespaces.DiscoInfo;
     private static readonly XNamespace Items = XmppNamespaces.DiscoItems;
 
+    /// <summary>At most this many accounts in a disco#items answer of the service.</summary>
+    private const int MaxDiscoItems = 1000;
+
     /// <summary>Pubsub features this service offers (XEP-0060 §10).</summary>
     private static readonly string[] PubsubFeatures =
     [
@@ -206,12 +209,18 @@ public sealed partial class XmppPubsubTransport
             {
                 return iq.CreateError(StanzaError.Of(StanzaErrorCondition.ItemNotFound));
             }
+            var listed = 0;
             foreach (var candidate in _state.GetAccounts())
             {
+                if (listed >= MaxDiscoItems)
+                {
+                    break; // bounded answer (XEP-0059 result set management is not offered)
+                }
                 if (JidOf(candidate) is { } jid
                     && await VisibleAsync(requester, candidate, MailboxPath.Root, KnownMailboxes(candidate), ct).ConfigureAwait(false))
                 {
                     result.Add(new XElement(Items + "item", new XAttribute("jid", jid.ToString()), new XAttribute("name", candidate.Value)));
+                    listed++;
                 }
             }
             return iq.CreateResult(result);

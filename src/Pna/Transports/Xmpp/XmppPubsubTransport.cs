@@ -239,7 +239,12 @@ public sealed partial class XmppPubsubTransport : INotificationTransport, IHoste
         {
             return null;
         }
-        Index(subscription.Id, target);
+        // A restored subscription joins the index; one that ended meanwhile (a notification
+        // still in flight after an unsubscribe) must not come back into it.
+        if (Manager.Get(subscription.Id) is not null)
+        {
+            Index(subscription.Id, target);
+        }
         return target;
     }
 
