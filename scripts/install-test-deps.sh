@@ -10,6 +10,8 @@ PACKAGES=(
   dovecot-imapd dovecot-lmtpd dovecot-sieve
   # XMPP: Prosody (lua-unbound avoids its DNS warning) and slixmpp as a real client library
   prosody lua-unbound python3-slixmpp
+  # XMPP: ejabberd (the pubsub scenario runs against both servers)
+  ejabberd
   # process tools the fixtures use
   procps iproute2
 )

@@ -7,6 +7,7 @@ using Aggregators.Pna.Operations;
 using Aggregators.Pna.State;
 using Aggregators.Pna.Storage;
 using Aggregators.Pna.Subscriptions;
+using Aggregators.Pna.Transports.Xmpp;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -103,6 +104,7 @@ public static class PnaApplication
         services.AddSingleton<IngestEndpoint>();
         services.AddSingleton<PnaLifecycle>();
         services.AddHostedService(sp => sp.GetRequiredService<PnaLifecycle>());
+        services.AddXmppPubsub(configuration);
         return services;
     }
 

@@ -189,6 +189,17 @@ public sealed class MailboxStateStore
         }
     }
 
+    /// <summary>The accounts with any known mailbox state, ordered.</summary>
+    public IReadOnlyList<AccountId> GetAccounts()
+    {
+        lock (_lock)
+        {
+            var list = _accounts.Where(a => a.Value.Count > 0).Select(a => a.Key).ToList();
+            list.Sort((a, b) => string.CompareOrdinal(a.Value, b.Value));
+            return list;
+        }
+    }
+
     /// <summary>The account's mailboxes ordered by path; empty for an unknown account.</summary>
     public IReadOnlyList<MailboxState> GetAccount(AccountId account)
     {

@@ -34,6 +34,7 @@ public sealed class XmppComponent : IAsyncDisposable
     private volatile ComponentConnection? _current;
     private Task? _loop;
     private int _attempt;
+    private int _disposed;
 
     public XmppComponent(ComponentOptions options, Func<Stanza, CancellationToken, ValueTask> handler,
         ILogger<XmppComponent>? logger = null, TimeProvider? time = null)
@@ -238,8 +239,13 @@ public sealed class XmppComponent : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops (see <see cref="StopAsync"/>); calling it again does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
         await StopAsync().ConfigureAwait(false);
         _stop.Dispose();
     }

@@ -11,6 +11,23 @@ namespace Aggregators.Xmpp.Xml;
 /// </summary>
 internal sealed class StanzaFramer
 {
+    /// <summary>What the last byte scanned by <see cref="ScanToBoundary"/> completed.</summary>
+    public enum Boundary
+    {
+        None,
+
+        /// <summary>The stream header's start tag (with anything before it: BOM, XML declaration).</summary>
+        Header,
+
+        /// <summary>A top-level element (stanza or stream error), with the whitespace before it.</summary>
+        Element,
+
+        /// <summary>The closing &lt;/stream:stream&gt; tag.</summary>
+        StreamEnd,
+    }
+
+    private Boundary _boundary;
+
     private enum State
     {
         Text,
@@ -61,6 +78,26 @@ internal sealed class StanzaFramer
         {
             ScanByte(b);
         }
+    }
+
+    /// <summary>
+    /// Scans until a header, a top-level element or the stream's end is complete: returns how
+    /// many bytes were consumed (all of them when no boundary was reached) and which boundary.
+    /// </summary>
+    public int ScanToBoundary(ReadOnlySpan<byte> bytes, out Boundary boundary)
+    {
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            _boundary = Boundary.None;
+            ScanByte(bytes[i]);
+            if (_boundary != Boundary.None)
+            {
+                boundary = _boundary;
+                return i + 1;
+            }
+        }
+        boundary = Boundary.None;
+        return bytes.Length;
     }
 
     private void ScanByte(byte b)
@@ -152,6 +189,13 @@ internal sealed class StanzaFramer
                     _state = State.Text;
                     if (_slashBeforeGt)
                     {
+                        if (_depth == 0)
+                        {
+                            // <stream:stream .../>: a header that is also the stream's end.
+                            HeaderComplete = true;
+                            StreamClosed = true;
+                            _boundary = Boundary.Header;
+                        }
                         ElementClosed();
                     }
                     else
@@ -160,6 +204,7 @@ internal sealed class StanzaFramer
                         if (_depth == 1)
                         {
                             HeaderComplete = true;
+                            _boundary = Boundary.Header;
                         }
                         else if (_depth - 1 > _limits.MaxDepth)
                         {
@@ -191,11 +236,16 @@ internal sealed class StanzaFramer
                 if (b == '>')
                 {
                     _state = State.Text;
+                    if (_depth == 0)
+                    {
+                        throw Violation(StreamErrorCondition.NotWellFormed, "an end tag before the stream header");
+                    }
                     _depth--;
                     if (_depth == 0)
                     {
                         StreamClosed = true;
                         _inStanza = false;
+                        _boundary = Boundary.StreamEnd;
                     }
                     else
                     {
@@ -264,6 +314,7 @@ internal sealed class StanzaFramer
         if (_depth == 1)
         {
             _inStanza = false;
+            _boundary = Boundary.Element;
         }
     }
 

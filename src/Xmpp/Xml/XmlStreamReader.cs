@@ -9,20 +9,46 @@ namespace Aggregators.Xmpp.Xml;
 /// top-level element as an <see cref="XElement"/>, until a stream error or the closing tag.
 /// </summary>
 /// <remarks>
-/// Parsing is System.Xml's <see cref="XmlReader"/> (async, DtdProcessing.Prohibit, no resolver);
-/// limits, UTF-8 validity and restricted XML are enforced on the raw bytes by
-/// <see cref="StanzaFramer"/> before the parser buffers anything. Stanzas are yielded as
-/// <see cref="XElement"/>: namespaces, escaping and queries are handled by a mature model, the
-/// pubsub/disco code above builds payloads in many namespaces, and the cost (a few hundred
-/// bytes per stanza, see bench/XmppCodecBenchmarks) is small next to the network.
+/// Bytes are read asynchronously and run through <see cref="StanzaFramer"/>, which enforces
+/// <see cref="XmlStreamLimits"/>, UTF-8 validity and restricted XML on the raw bytes and says
+/// where the header, each top-level element and the closing tag end. Only then is a piece's
+/// text handed to System.Xml's <see cref="XmlReader"/> (DtdProcessing.Prohibit, no resolver,
+/// CheckCharacters), which parses it **synchronously**: one reader for the whole stream, so
+/// namespaces declared on the header stay in scope, but no async state machine per node.
+/// Stanzas are yielded as <see cref="XElement"/> (bench/Benchmarks/XmppCodecBenchmarks).
 /// Every failure surfaces as <see cref="XmppStreamException"/>: with a local stream error to
 /// send (hostile or broken input), or without one when the connection was lost.
 /// </remarks>
 public sealed class XmlStreamReader : IDisposable
 {
-    private readonly FramedReadStream _framed;
-    private readonly XmlReader _reader;
+    private const int ReadSize = 8192;
+
+    private static readonly XmlReaderSettings Settings = new()
+    {
+        DtdProcessing = DtdProcessing.Prohibit,
+        XmlResolver = null,
+        IgnoreComments = false,
+        IgnoreProcessingInstructions = false,
+        IgnoreWhitespace = false,
+        CheckCharacters = true,
+        ConformanceLevel = ConformanceLevel.Document,
+        MaxCharactersFromEntities = 1024,
+        CloseInput = false,
+    };
+
+    private readonly Stream _stream;
+    private readonly StanzaFramer _framer;
+    private readonly TimeProvider _time;
     private readonly string _contentNamespace;
+    // RFC 6120 §11.6: UTF-8 only; the framer has already refused invalid bytes, and a
+    // TextReader makes the parser ignore any other encoding the declaration might name.
+    private readonly PieceTextReader _text = new();
+    private XmlReader? _reader;
+    private byte[] _buffer = new byte[ReadSize * 2];
+    private int _start;    // first byte of the piece being collected
+    private int _scanned;  // bytes already run through the framer
+    private int _filled;   // bytes in the buffer
+    private bool _endOfStream;
     private bool _headerRead;
     private bool _finished;
 
@@ -31,29 +57,15 @@ public sealed class XmlStreamReader : IDisposable
     public XmlStreamReader(Stream stream, string contentNamespace, XmlStreamLimits? limits = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
+        _stream = stream;
         _contentNamespace = contentNamespace;
-        _framed = new FramedReadStream(stream, new StanzaFramer(limits ?? XmlStreamLimits.Default), time ?? TimeProvider.System);
-        var settings = new XmlReaderSettings
-        {
-            Async = true,
-            DtdProcessing = DtdProcessing.Prohibit,
-            XmlResolver = null,
-            IgnoreComments = false,
-            IgnoreProcessingInstructions = false,
-            IgnoreWhitespace = false,
-            CheckCharacters = true,
-            ConformanceLevel = ConformanceLevel.Document,
-            MaxCharactersFromEntities = 1024,
-            CloseInput = false,
-        };
-        // RFC 6120 §11.6: UTF-8 only; the framer has already refused invalid bytes, and a
-        // TextReader makes the parser ignore any other encoding the declaration might name.
-        var text = new StreamReader(_framed, new UTF8Encoding(false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: false, bufferSize: 4096, leaveOpen: true);
-        _reader = XmlReader.Create(text, settings);
+        _framer = new StanzaFramer(limits ?? XmlStreamLimits.Default);
+        _time = time ?? TimeProvider.System;
+        LastReceived = _time.GetTimestamp();
     }
 
     /// <summary><see cref="TimeProvider.GetTimestamp"/> of the last byte received (keepalives included).</summary>
-    public long LastReceived => _framed.LastReceived;
+    public long LastReceived { get; private set; }
 
     /// <summary>
     /// Reads the peer's stream header. The root must be &lt;stream:stream&gt; in the streams
@@ -65,33 +77,36 @@ public sealed class XmlStreamReader : IDisposable
         {
             throw new InvalidOperationException("the stream header was already read");
         }
-        await NextNodeAsync(cancellationToken).ConfigureAwait(false);
-        while (_reader.NodeType is XmlNodeType.XmlDeclaration or XmlNodeType.Whitespace)
+        await NextPieceAsync(cancellationToken).ConfigureAwait(false);
+        // The parser reads its first characters when created: only now is there something to read.
+        var reader = _reader = XmlReader.Create(_text, Settings);
+        NextNode();
+        while (reader.NodeType is XmlNodeType.XmlDeclaration or XmlNodeType.Whitespace)
         {
-            await NextNodeAsync(cancellationToken).ConfigureAwait(false);
+            NextNode();
         }
-        if (_reader.NodeType != XmlNodeType.Element)
+        if (reader.NodeType != XmlNodeType.Element)
         {
-            throw XmppStreamException.Local(StreamErrorCondition.BadFormat, $"expected the stream header, got {_reader.NodeType}");
+            throw XmppStreamException.Local(StreamErrorCondition.BadFormat, $"expected the stream header, got {reader.NodeType}");
         }
-        if (_reader.LocalName != "stream" || _reader.NamespaceURI != XmppNamespaces.Streams)
+        if (reader.LocalName != "stream" || reader.NamespaceURI != XmppNamespaces.Streams)
         {
             throw XmppStreamException.Local(StreamErrorCondition.InvalidNamespace, "the root element is not <stream:stream> in " + XmppNamespaces.Streams);
         }
-        if (_reader.Prefix != "stream")
+        if (reader.Prefix != "stream")
         {
             // RFC 6120 §4.8.5: the streams namespace uses the prefix "stream".
             throw XmppStreamException.Local(StreamErrorCondition.BadNamespacePrefix, "the stream prefix must be 'stream'");
         }
-        var content = _reader.LookupNamespace("") ?? "";
+        var content = reader.LookupNamespace("") ?? "";
         if (content != _contentNamespace)
         {
             throw XmppStreamException.Local(StreamErrorCondition.InvalidNamespace, $"content namespace '{content}', expected '{_contentNamespace}'");
         }
         var header = new StreamHeader(content,
-            _reader.GetAttribute("id"), _reader.GetAttribute("from"), _reader.GetAttribute("to"),
-            _reader.GetAttribute("version"), _reader.GetAttribute("lang", XmppNamespaces.Xml));
-        if (_reader.IsEmptyElement)
+            reader.GetAttribute("id"), reader.GetAttribute("from"), reader.GetAttribute("to"),
+            reader.GetAttribute("version"), reader.GetAttribute("lang", XmppNamespaces.Xml));
+        if (reader.IsEmptyElement)
         {
             _finished = true;
         }
@@ -113,19 +128,23 @@ public sealed class XmlStreamReader : IDisposable
         {
             return XmlStreamEvent.Closed;
         }
+        // A whole piece (keepalive whitespace, then an element or the closing tag) is buffered
+        // before the parser is asked for a node, so its synchronous reads never wait.
+        await NextPieceAsync(cancellationToken).ConfigureAwait(false);
+        var reader = _reader!;
         while (true)
         {
-            await NextNodeAsync(cancellationToken).ConfigureAwait(false);
-            switch (_reader.NodeType)
+            NextNode();
+            switch (reader.NodeType)
             {
                 case XmlNodeType.Whitespace:
                     continue;
                 case XmlNodeType.EndElement:
-                    // Depth 0: </stream:stream>.
+                    // Depth 0: </stream:stream> (the parser checked that it matches the root).
                     _finished = true;
                     return XmlStreamEvent.Closed;
                 case XmlNodeType.Element:
-                    var element = await ReadElementAsync(cancellationToken).ConfigureAwait(false);
+                    var element = ReadElement(reader);
                     if (element.Name == XName.Get("error", XmppNamespaces.Streams))
                     {
                         return new XmlStreamEvent(XmlStreamEventKind.StreamError, element, StreamError.Parse(element));
@@ -134,29 +153,93 @@ public sealed class XmlStreamReader : IDisposable
                 case XmlNodeType.Text or XmlNodeType.CDATA or XmlNodeType.SignificantWhitespace:
                     throw XmppStreamException.Local(StreamErrorCondition.BadFormat, "character data outside a stanza");
                 default:
-                    throw Restricted(_reader.NodeType);
+                    throw Restricted(reader.NodeType);
             }
         }
     }
 
-    /// <summary>Builds the element the reader is positioned on, with its whole subtree.</summary>
-    private async ValueTask<XElement> ReadElementAsync(CancellationToken cancellationToken)
+    /// <summary>Reads and scans until the framer reports the end of the next piece, and hands its text to the parser.</summary>
+    private async ValueTask NextPieceAsync(CancellationToken cancellationToken)
     {
-        var root = StartElement();
-        if (_reader.IsEmptyElement)
+        while (true)
+        {
+            if (_scanned < _filled)
+            {
+                var n = _framer.ScanToBoundary(_buffer.AsSpan(_scanned, _filled - _scanned), out var boundary);
+                _scanned += n;
+                if (boundary != StanzaFramer.Boundary.None)
+                {
+                    _text.Append(_buffer.AsSpan(_start, _scanned - _start));
+                    _start = _scanned;
+                    return;
+                }
+            }
+            if (_endOfStream)
+            {
+                throw new XmppStreamException(_framer.InsideStanza
+                    ? "connection closed by the peer in the middle of a stanza"
+                    : "connection closed by the peer without closing the stream");
+            }
+            await FillAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask FillAsync(CancellationToken cancellationToken)
+    {
+        // Keep the piece being collected; the framer's limits bound how large it can grow.
+        if (_start > 0)
+        {
+            _buffer.AsSpan(_start, _filled - _start).CopyTo(_buffer);
+            _filled -= _start;
+            _scanned -= _start;
+            _start = 0;
+        }
+        if (_buffer.Length - _filled < ReadSize)
+        {
+            Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _filled + ReadSize));
+        }
+        int n;
+        try
+        {
+            // The socket read has no cancellation here: a cancelled read is ended by disposing the connection.
+            cancellationToken.ThrowIfCancellationRequested();
+            n = await _stream.ReadAsync(_buffer.AsMemory(_filled), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            throw new XmppStreamException("connection lost: " + ex.Message, ex);
+        }
+        catch (ObjectDisposedException ex)
+        {
+            throw new XmppStreamException("connection closed", ex);
+        }
+        if (n == 0)
+        {
+            _endOfStream = true;
+            return;
+        }
+        LastReceived = _time.GetTimestamp();
+        _filled += n;
+    }
+
+    /// <summary>Builds the element the reader is positioned on, with its whole subtree.</summary>
+    private XElement ReadElement(XmlReader reader)
+    {
+        var root = StartElement(reader);
+        if (reader.IsEmptyElement)
         {
             return root;
         }
         var current = root;
         while (true)
         {
-            await NextNodeAsync(cancellationToken).ConfigureAwait(false);
-            switch (_reader.NodeType)
+            NextNode();
+            switch (reader.NodeType)
             {
                 case XmlNodeType.Element:
-                    var child = StartElement();
+                    var child = StartElement(reader);
                     current.Add(child);
-                    if (!_reader.IsEmptyElement)
+                    if (!reader.IsEmptyElement)
                     {
                         current = child;
                     }
@@ -169,89 +252,66 @@ public sealed class XmlStreamReader : IDisposable
                     current = current.Parent!;
                     break;
                 case XmlNodeType.Text or XmlNodeType.CDATA or XmlNodeType.Whitespace or XmlNodeType.SignificantWhitespace:
-                    current.Add(new XText(await ValueAsync().ConfigureAwait(false)));
+                    current.Add(new XText(Value(reader)));
                     break;
                 default:
-                    throw Restricted(_reader.NodeType);
+                    throw Restricted(reader.NodeType);
             }
         }
     }
 
-    private XElement StartElement()
+    private static XElement StartElement(XmlReader reader)
     {
-        var e = new XElement(XName.Get(_reader.LocalName, _reader.NamespaceURI));
-        if (_reader.MoveToFirstAttribute())
+        var e = new XElement(XName.Get(reader.LocalName, reader.NamespaceURI));
+        if (reader.MoveToFirstAttribute())
         {
             do
             {
                 // Namespace declarations are carried by the element and attribute names.
-                if (_reader.NamespaceURI != "http://www.w3.org/2000/xmlns/")
+                if (reader.NamespaceURI != "http://www.w3.org/2000/xmlns/")
                 {
-                    e.Add(new XAttribute(XName.Get(_reader.LocalName, _reader.NamespaceURI), _reader.Value));
+                    e.Add(new XAttribute(XName.Get(reader.LocalName, reader.NamespaceURI), reader.Value));
                 }
             }
-            while (_reader.MoveToNextAttribute());
-            _reader.MoveToElement();
+            while (reader.MoveToNextAttribute());
+            reader.MoveToElement();
         }
         return e;
     }
 
-    /// <summary>A text node's value: in async mode the parser may still have to read the rest of it.</summary>
-    private async ValueTask<string> ValueAsync()
+    private static string Value(XmlReader reader)
     {
         try
         {
-            return await _reader.GetValueAsync().ConfigureAwait(false);
+            return reader.Value;
         }
         catch (XmlException ex)
         {
             throw Translate(ex);
         }
-        catch (IOException ex)
-        {
-            throw new XmppStreamException("connection lost: " + ex.Message, ex);
-        }
     }
 
-    private async ValueTask NextNodeAsync(CancellationToken cancellationToken)
+    private void NextNode()
     {
         bool more;
         try
         {
-            // XmlReader has no cancellation: a cancelled read is ended by disposing the connection.
-            cancellationToken.ThrowIfCancellationRequested();
-            more = await _reader.ReadAsync().ConfigureAwait(false);
+            more = _reader!.Read();
         }
         catch (XmlException ex)
         {
             throw Translate(ex);
         }
-        catch (DecoderFallbackException ex)
-        {
-            throw XmppStreamException.Local(StreamErrorCondition.UnsupportedEncoding, "the stream is not valid UTF-8", ex);
-        }
-        catch (IOException ex)
-        {
-            throw new XmppStreamException("connection lost: " + ex.Message, ex);
-        }
-        catch (ObjectDisposedException ex)
-        {
-            throw new XmppStreamException("connection closed", ex);
-        }
         if (!more)
         {
-            throw new XmppStreamException("connection closed by the peer without closing the stream");
+            // The parser ran past the pieces the framer completed: only input that is not
+            // well-formed gets here (e.g. a mismatched end tag shorter than the open one).
+            throw XmppStreamException.Local(StreamErrorCondition.NotWellFormed, "the XML ended inside an element");
         }
     }
 
-    private XmppStreamException Translate(XmlException ex)
+    private static XmppStreamException Translate(XmlException ex)
     {
-        if (_framed.EndOfStream)
-        {
-            return new XmppStreamException(
-                _framed.Framer.InsideStanza ? "connection closed by the peer in the middle of a stanza" : "connection closed by the peer",
-                ex);
-        }
         var message = ex.Message;
         if (message.Contains("DTD", StringComparison.OrdinalIgnoreCase) || message.Contains("entity", StringComparison.OrdinalIgnoreCase))
         {
@@ -267,13 +327,7 @@ public sealed class XmlStreamReader : IDisposable
 
     public void Dispose()
     {
-        try
-        {
-            _reader.Dispose();
-        }
-        catch (InvalidOperationException)
-        {
-            // A read is still pending on the (closed) connection; it ends with an error by itself.
-        }
+        _reader?.Dispose();
+        _text.Dispose();
     }
 }

@@ -10,7 +10,11 @@ everything the test may assert on, and obeys JSON commands read line by line fro
             {"event": "disco_error", "tag": ..., "condition": ..., "text": ...}
             {"event": "disco_timeout", "tag": ...}
             {"event": "failed_auth"} / {"event": "disconnected"}
+            {"event": "pubsub", "from": ..., "xml": "<event xmlns='http://jabber.org/protocol/pubsub#event'>..."}
+            {"event": "iq_result", "tag": ..., "xml": "<iq ...>"} / {"event": "iq_error", "tag": ..., "condition": ..., "xml": ...}
+            {"event": "iq_timeout", "tag": ...}
   commands: {"cmd": "disco_info", "to": JID, "tag": ANY}
+            {"cmd": "iq", "type": "get"|"set", "to": JID, "xml": PAYLOAD, "tag": ANY}  (any request, e.g. pubsub)
             {"cmd": "quit"}
 
 Run with /usr/bin/python3 (python3-slixmpp is only importable there):
@@ -21,9 +25,12 @@ import asyncio
 import json
 import logging
 import sys
+import xml.etree.ElementTree as ET
 
 import slixmpp
 from slixmpp.exceptions import IqError, IqTimeout
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
 
 
 def emit(**fields):
@@ -37,6 +44,9 @@ class TestClient(slixmpp.ClientXMPP):
         self.register_plugin("xep_0030")
         self.add_event_handler("session_start", self.on_session_start)
         self.add_event_handler("message", self.on_message)
+        # slixmpp's "message" event is for messages with a body; pubsub events have none.
+        self.register_handler(Callback("pubsub event", MatchXPath(
+            "{jabber:client}message/{http://jabber.org/protocol/pubsub#event}event"), self.on_pubsub))
         self.add_event_handler("failed_auth", lambda _: emit(event="failed_auth"))
         self.add_event_handler("disconnected", lambda _: emit(event="disconnected"))
 
@@ -48,6 +58,11 @@ class TestClient(slixmpp.ClientXMPP):
         await self["xep_0030"].get_info(jid=self.boundjid.domain, cached=False, timeout=10)
         emit(event="session_start", jid=str(self.boundjid))
         asyncio.ensure_future(self.read_commands())
+
+    def on_pubsub(self, msg):
+        event = msg.xml.find("{http://jabber.org/protocol/pubsub#event}event")
+        emit(event="pubsub", **{"from": str(msg["from"]), "type": msg["type"], "id": msg["id"]},
+             xml=ET.tostring(event, encoding="unicode"))
 
     def on_message(self, msg):
         emit(event="message", **{"from": str(msg["from"]), "to": str(msg["to"]), "type": msg["type"],
@@ -64,6 +79,8 @@ class TestClient(slixmpp.ClientXMPP):
             command = json.loads(line)
             if command["cmd"] == "disco_info":
                 asyncio.ensure_future(self.disco_info(command["to"], command.get("tag")))
+            elif command["cmd"] == "iq":
+                asyncio.ensure_future(self.raw_iq(command))
             elif command["cmd"] == "quit":
                 break
         self.disconnect()
@@ -79,6 +96,21 @@ class TestClient(slixmpp.ClientXMPP):
             emit(event="disco_error", tag=tag, condition=e.iq["error"]["condition"], text=e.iq["error"]["text"])
         except IqTimeout:
             emit(event="disco_timeout", tag=tag)
+
+
+    async def raw_iq(self, command):
+        iq = self.Iq()
+        iq["type"] = command["type"]
+        iq["to"] = command["to"]
+        iq.xml.append(ET.fromstring(command["xml"]))
+        tag = command.get("tag")
+        try:
+            reply = await iq.send(timeout=10)
+            emit(event="iq_result", tag=tag, xml=str(reply))
+        except IqError as e:
+            emit(event="iq_error", tag=tag, condition=e.iq["error"]["condition"], xml=str(e.iq))
+        except IqTimeout:
+            emit(event="iq_timeout", tag=tag)
 
 
 def main():
