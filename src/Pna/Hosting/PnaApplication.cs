@@ -7,6 +7,7 @@ using Aggregators.Pna.Operations;
 using Aggregators.Pna.State;
 using Aggregators.Pna.Storage;
 using Aggregators.Pna.Subscriptions;
+using Aggregators.Pna.Transports.Sip;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -49,6 +50,7 @@ public static class PnaApplication
         });
 
         AddPna(builder.Services, builder.Configuration);
+        builder.Services.AddSipNotifier(builder.Configuration);
         configureTestServices?.Invoke(builder.Services);
 
         var app = builder.Build();
