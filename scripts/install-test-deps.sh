@@ -10,6 +10,8 @@ PACKAGES=(
   dovecot-imapd dovecot-lmtpd dovecot-sieve
   # XMPP: Prosody (lua-unbound avoids its DNS warning) and slixmpp as a real client library
   prosody lua-unbound python3-slixmpp
+  # SIP: sipp scenarios, baresip (mwi.so, ctrl_tcp) as a real softphone, Kamailio as its outbound proxy
+  sip-tester baresip-core kamailio
   # process tools the fixtures use
   procps iproute2
 )
@@ -47,7 +49,7 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
 
 # Belt and braces: if a stock daemon was started anyway, stop it so it frees the standard ports.
-for d in dovecot prosody; do
+for d in dovecot prosody kamailio; do
   pkill -x "$d" 2>/dev/null || true
 done
 echo "install-test-deps: done"

@@ -58,6 +58,7 @@ public sealed partial class SipNotifier : INotificationTransport
                 Realm = _realm,
                 Secret = nonceSecret ?? System.Security.Cryptography.RandomNumberGenerator.GetBytes(32),
                 NonceLifetime = options.Authentication.NonceLifetime,
+                Algorithms = options.Authentication.ParsedAlgorithms(),
                 TimeProvider = time,
             });
         }
@@ -189,7 +190,7 @@ public sealed partial class SipNotifier : INotificationTransport
         }
         return request.To.Tag is null
             ? await SubscribeNewAsync(tx, ev, subscriber!).ConfigureAwait(false)
-            : RefreshOrEnd(request);
+            : await RefreshOrEndAsync(tx).ConfigureAwait(false);
     }
 
     /// <summary>Digest authentication (RFC 3261 §22.4): null when the request may go on, else the 401/403.</summary>
@@ -370,8 +371,9 @@ public sealed partial class SipNotifier : INotificationTransport
     }
 
     /// <summary>An in-dialog SUBSCRIBE (§4.2.1.2 refresh, §4.2.1.4 Expires: 0 unsubscribe).</summary>
-    private SipResponse RefreshOrEnd(SipRequest request)
+    private async Task<SipResponse?> RefreshOrEndAsync(SipNonInviteServerTransaction tx)
     {
+        var request = tx.Request;
         if (!_byDialog.TryGetValue((request.CallId, request.To.Tag!, request.From.Tag ?? ""), out var dialog) || dialog.Subscription is not { } subscription)
         {
             return Reject(request, 481);
@@ -402,8 +404,10 @@ public sealed partial class SipNotifier : INotificationTransport
         ok.Expires = seconds;
         if (seconds == 0)
         {
+            // The 200 first, then the final NOTIFY (§4.2.1.4).
+            await tx.SendResponseAsync(ok).ConfigureAwait(false);
             Terminate(dialog, "timeout");
-            return ok;
+            return null;
         }
         var expires = _time.GetUtcNow().AddSeconds(seconds);
         subscription.Expires = expires;
@@ -419,8 +423,9 @@ public sealed partial class SipNotifier : INotificationTransport
         var latest = _host.CurrentTotals(subscription.Filter.Account, subscription.Filter.Mailbox) is { } totals
             ? new Notification(subscription, NotificationKind.Initial, null, subscription.Filter.Mailbox, totals, Interlocked.Read(ref subscription.Sequence))
             : (Notification?)null;
-        _ = Task.Run(() => Requeue(dialog, latest));
-        return ok;
+        await tx.SendResponseAsync(ok).ConfigureAwait(false);
+        Requeue(dialog, latest);
+        return null;
     }
 
     /// <summary>A minimal registrar: accepts any binding without storing it, answering after the configured delay.</summary>

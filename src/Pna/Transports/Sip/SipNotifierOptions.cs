@@ -90,6 +90,13 @@ public sealed class SipNotifierOptions
         {
             yield return $"Pna:Sip:MessageClass '{MessageClass}' is not an RFC 3458 message-context class";
         }
+        foreach (var a in Authentication.Algorithms)
+        {
+            if (!Aggregators.Sip.Auth.DigestComputation.TryParseName(a, out _))
+            {
+                yield return $"Pna:Sip:Authentication:Algorithms: '{a}' is not SHA-256 or MD5";
+            }
+        }
         if (Authentication.Enabled && string.IsNullOrEmpty(Authentication.CredentialsFile))
         {
             yield return "Pna:Sip:Authentication:CredentialsFile is required while authentication is on";
@@ -109,6 +116,27 @@ public sealed class SipAuthenticationOptions
     public string? CredentialsFile { get; set; }
 
     public TimeSpan NonceLifetime { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Challenges offered, preferred first (RFC 8760 §2.4): SHA-256 and MD5; some UAs (SIPp) only do MD5.</summary>
+    public List<string> Algorithms { get; init; } = [];
+
+    internal IReadOnlyList<Aggregators.Sip.Auth.DigestAlgorithm> ParsedAlgorithms()
+    {
+        if (Algorithms.Count == 0)
+        {
+            return [Aggregators.Sip.Auth.DigestAlgorithm.Sha256, Aggregators.Sip.Auth.DigestAlgorithm.Md5];
+        }
+        var list = new List<Aggregators.Sip.Auth.DigestAlgorithm>();
+        foreach (var a in Algorithms)
+        {
+            if (!Aggregators.Sip.Auth.DigestComputation.TryParseName(a, out var parsed))
+            {
+                throw new FormatException($"Pna:Sip:Authentication:Algorithms: '{a}' is not SHA-256 or MD5");
+            }
+            list.Add(parsed);
+        }
+        return list;
+    }
 }
 
 public sealed class SipRegistrarOptions
