@@ -43,4 +43,27 @@ public sealed class BaresipMwiTests
         var after = await phone.WaitForMwiAsync(m => m.MessagesWaiting, "Messages-Waiting: yes after the restart");
         Assert.Equal(1u, after.Lines[0].New);
     }
+
+    [Fact]
+    public async Task Through_kamailio_as_outbound_proxy_the_lamp_follows_and_survives_a_pna_restart()
+    {
+        var dir = RequiredPeer.TempDirectory("pna-kamailio");
+        await using var pna = await SipPna.StartAsync(dir, TestPorts.Next(), Registrar);
+        await using var proxy = await KamailioProxy.StartAsync(pna.Port);
+        await pna.MailboxChangedAsync(messages: 1, unseen: 1);
+        await using var phone = await BaresipPhone.StartAsync(proxy.Port, SipPna.Password, TimeSpan.FromSeconds(90));
+
+        var initial = await phone.WaitForMwiAsync(m => m.MessagesWaiting, "the initial NOTIFY through Kamailio");
+        Assert.Equal(1u, initial.Lines[0].New);
+        var state = Aggregators.Pna.Transports.Sip.SipDialogState.FromJson(Assert.Single(pna.Subscriptions.Snapshot()).TransportState)!;
+        Assert.Contains(state.RouteSet, r => r.Contains(":" + proxy.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
+
+        await pna.MailboxChangedAsync(messages: 1, unseen: 0, type: MailEventType.FlagsSet);
+        await phone.WaitForMwiAsync(m => !m.MessagesWaiting, "Messages-Waiting: no after \\Seen, through Kamailio");
+
+        await pna.RestartAsync();
+        await pna.MailboxChangedAsync(messages: 4, unseen: 3);
+        var after = await phone.WaitForMwiAsync(m => m.MessagesWaiting, "Messages-Waiting: yes after the restart, through Kamailio");
+        Assert.Equal(3u, after.Lines[0].New);
+    }
 }
