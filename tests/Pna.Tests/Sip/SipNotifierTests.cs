@@ -65,7 +65,7 @@ public class SipNotifierTests
         var ua = new TestSubscriber();
         var r = await Request(notifier, ua.Subscribe(eventType: "presence"), ua);
         Assert.Equal(489, r.StatusCode);
-        Assert.Equal(["message-summary"], r.AllowEvents);
+        Assert.Equal(["message-summary", "mail-event"], r.AllowEvents);
         Assert.NotNull(r.To.Tag);
     }
 
@@ -349,6 +349,50 @@ public class SipNotifierTests
         Assert.Equal(first.From.Tag, next.From.Tag);
         Assert.Equal(first.To.Tag, next.To.Tag);
         Assert.True(next.CSeq.Sequence > first.CSeq.Sequence + SipNotifier.CSeqBlock - 1);
+    }
+
+    [Fact]
+    public async Task Mail_event_package_body_sets_the_filter_and_notifies_carry_event_totals_and_sequence()
+    {
+        var notifier = Notifier();
+        var ua = new TestSubscriber();
+        var ok = await Request(notifier, ua.Subscribe(eventType: "mail-event", body: """{"mailbox":"INBOX","depth":"infinity","events":["MessageNew"],"heartbeat":120}"""), ua);
+        Assert.Equal(200, ok.StatusCode);
+        var s = Assert.Single(_host.Live.Values);
+        Assert.Equal(EventTypeSet.Of(MailEventType.MessageNew), s.Filter.Events);
+        Assert.Equal(SubscriptionDepth.Subtree, s.Filter.Depth);
+        Assert.Equal(TimeSpan.FromSeconds(120), s.Filter.Heartbeat);
+
+        var initial = await NextNotify(0);
+        Assert.Equal("mail-event", initial.Event!.EventType);
+        Assert.Equal(MailEventNotifyBody.MediaType, initial.ContentType);
+        Assert.True(MailEventNotifyBody.TryDecode(initial.Body.Span, out var seq, out var kind, out var totals, out _));
+        Assert.Equal((1L, "initial", new MailboxTotals(3, 1, 4, 1)), (seq, kind, totals!.Value));
+        Send(notifier, TestSubscriber.Answer(initial, 200), ua);
+
+        var e = new MailEvent { Type = MailEventType.MessageNew, Account = s.Filter.Account, Mailbox = MailboxPath.Inbox, Uidset = "4", Totals = new MailboxTotals(4, 2, 5, 1) };
+        notifier.Deliver(new Notification(s, NotificationKind.Event, e, MailboxPath.Inbox, e.Totals, 2));
+        var next = await NextNotify(1);
+        Assert.True(MailEventNotifyBody.TryDecode(next.Body.Span, out seq, out kind, out totals, out _));
+        Assert.Equal((2L, "event", 2u), (seq, kind, totals!.Value.Unseen));
+        Assert.Contains("\"MessageNew\"", System.Text.Encoding.UTF8.GetString(next.Body.Span), StringComparison.Ordinal);
+        Send(notifier, TestSubscriber.Answer(next, 200), ua);
+
+        notifier.Deliver(new Notification(s, NotificationKind.Heartbeat, null, MailboxPath.Inbox, e.Totals, 3));
+        var beat = await NextNotify(2);
+        Assert.True(MailEventNotifyBody.TryDecode(beat.Body.Span, out seq, out kind, out totals, out _));
+        Assert.Equal((3L, "heartbeat", 4u), (seq, kind, totals!.Value.Messages));
+    }
+
+    [Fact]
+    public async Task Mail_event_package_bad_body_gets_400_with_the_reason()
+    {
+        var notifier = Notifier();
+        var ua = new TestSubscriber();
+        var r = await Request(notifier, ua.Subscribe(eventType: "mail-event", body: """{"depth":"2"}"""), ua);
+        Assert.Equal(400, r.StatusCode);
+        Assert.Contains("'depth'", r.ReasonPhrase, StringComparison.Ordinal);
+        Assert.Empty(_host.Live);
     }
 
     private static void InterlockedMax(ref int target, int value)

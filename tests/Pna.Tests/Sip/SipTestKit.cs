@@ -107,7 +107,7 @@ internal sealed class TestSubscriber(string aor = "sip:juliet@example.com", int 
     public uint CSeq { get; private set; }
     public IPEndPoint EndPoint { get; } = new(IPAddress.Loopback, port);
 
-    public SipRequest Subscribe(uint? expires = 600, string eventType = "message-summary", string? requestUri = null)
+    public SipRequest Subscribe(uint? expires = 600, string eventType = "message-summary", string? requestUri = null, string? body = null)
     {
         var r = (SipRequest)SipMessageParser.Parse(
             $"SUBSCRIBE {requestUri ?? aor} SIP/2.0\r\n" +
@@ -122,6 +122,11 @@ internal sealed class TestSubscriber(string aor = "sip:juliet@example.com", int 
             (expires is { } e ? $"Expires: {e}\r\n" : "") +
             "Accept: application/simple-message-summary\r\n" +
             "Content-Length: 0\r\n\r\n");
+        if (body is not null)
+        {
+            r.ContentType = "application/mail-event-filter+json";
+            r.Body = System.Text.Encoding.UTF8.GetBytes(body);
+        }
         return r;
     }
 

@@ -178,10 +178,10 @@ public sealed partial class SipNotifier : INotificationTransport
         {
             return Reject(request, 400, "Missing Event header");
         }
-        if (!ev.EventType.Equals(MessageSummary.EventPackage, StringComparison.OrdinalIgnoreCase))
+        if (!IsSupportedPackage(ev.EventType))
         {
             var r = Reject(request, 489);
-            r.Headers.Set(SipHeaderNames.AllowEvents, MessageSummary.EventPackage);
+            r.Headers.Set(SipHeaderNames.AllowEvents, MessageSummary.EventPackage + ", " + MailEventNotifyBody.EventPackage);
             return r;
         }
         if (Authenticate(request, out var subscriber) is { } challenge)
@@ -191,6 +191,42 @@ public sealed partial class SipNotifier : INotificationTransport
         return request.To.Tag is null
             ? await SubscribeNewAsync(tx, ev, subscriber!).ConfigureAwait(false)
             : await RefreshOrEndAsync(tx).ConfigureAwait(false);
+    }
+
+    private static bool IsSupportedPackage(string eventType) =>
+        eventType.Equals(MessageSummary.EventPackage, StringComparison.OrdinalIgnoreCase)
+        || eventType.Equals(MailEventNotifyBody.EventPackage, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The subscription filter: message-summary watches one mailbox (INBOX unless ;mailbox= names
+    /// another); mail-event takes mailbox, depth, events and heartbeat from its body (docs/sip.md).
+    /// </summary>
+    private static bool TryFilter(SipRequest request, SipEvent ev, AccountId account, MailboxPath uriMailbox, out SubscriptionFilter filter, out string? error)
+    {
+        filter = new SubscriptionFilter { Account = account, Mailbox = uriMailbox, Depth = SubscriptionDepth.One, Events = EventTypeSet.All };
+        if (!ev.EventType.Equals(MailEventNotifyBody.EventPackage, StringComparison.OrdinalIgnoreCase))
+        {
+            error = null;
+            return true;
+        }
+        if (request.Body.IsEmpty)
+        {
+            // No body: the mailbox the URI names (or the whole account when it names none).
+            filter = request.RequestUri.Parameters.Contains("mailbox") ? filter : MailEventFilterBody.Default.ToFilter(account);
+            error = null;
+            return true;
+        }
+        if (request.ContentType is { } type && !type.StartsWith(MailEventFilterBody.MediaType, StringComparison.OrdinalIgnoreCase))
+        {
+            error = "the SUBSCRIBE body must be " + MailEventFilterBody.MediaType;
+            return false;
+        }
+        if (!MailEventFilterBody.TryParse(request.Body.Span, out var body, out error))
+        {
+            return false;
+        }
+        filter = body!.ToFilter(account);
+        return true;
     }
 
     /// <summary>Digest authentication (RFC 3261 §22.4): null when the request may go on, else the 401/403.</summary>
@@ -277,6 +313,10 @@ public sealed partial class SipNotifier : INotificationTransport
         {
             return Reject(request, 400, "Bad Request (a SUBSCRIBE needs exactly one Contact)");
         }
+        if (!TryFilter(request, ev, account, mailbox, out var filter, out var badBody))
+        {
+            return Reject(request, 400, "Bad Request (" + Sanitize(badBody!) + ")");
+        }
         var from = request.From;
         var remoteTag = from.Tag;
         if (remoteTag is null)
@@ -297,7 +337,7 @@ public sealed partial class SipNotifier : INotificationTransport
             RemoteUri = from.ToString(),
             RemoteTarget = contact[0].Uri.ToString(),
             RouteSet = [.. request.RecordRoute.Select(r => r.ToString())],
-            Event = MessageSummary.EventPackage,
+            Event = ev.EventType.ToLowerInvariant(),
             EventId = ev.Id,
             Transport = tx.Transport.Protocol.ToString().ToLowerInvariant(),
             Remote = tx.RemoteEndPoint.ToString(),
@@ -308,13 +348,6 @@ public sealed partial class SipNotifier : INotificationTransport
         };
         var json = state.ToJson();
         var dialog = new NotifierDialog(state, tx.Transport) { Held = true, Remote = tx.RemoteEndPoint };
-        var filter = new SubscriptionFilter
-        {
-            Account = account,
-            Mailbox = mailbox,
-            Depth = SubscriptionDepth.One,
-            Events = EventTypeSet.All,
-        };
         var expires = _time.GetUtcNow().AddSeconds(seconds);
         _awaiting[json] = dialog;
         SubscribeResult result;
@@ -692,6 +725,14 @@ public sealed partial class SipNotifier : INotificationTransport
             request.Headers.Add(SipHeaderNames.SubscriptionState, "terminated;reason=" + terminateReason);
         }
         var totals = notification?.Totals;
+        if (s.Event == MailEventNotifyBody.EventPackage)
+        {
+            request.ContentType = MailEventNotifyBody.MediaType;
+            request.Body = notification is { } n
+                ? MailEventNotifyBody.Encode(n.Sequence, KindName(n.Kind), n.Mailbox, n.Totals, n.Event)
+                : MailEventNotifyBody.Encode(0, "initial", dialog.Subscription?.Filter.Mailbox ?? MailboxPath.Root, null, null);
+            return request;
+        }
         var summary = totals is { } t
             ? MessageSummary.FromTotals(t, s.Account, _options.MessageClass)
             : new MessageSummary { MessagesWaiting = false, MessageAccount = s.Account };
@@ -777,6 +818,13 @@ public sealed partial class SipNotifier : INotificationTransport
             }
         }
     }
+
+    private static string KindName(NotificationKind kind) => kind switch
+    {
+        NotificationKind.Event => "event",
+        NotificationKind.Heartbeat => "heartbeat",
+        _ => "initial",
+    };
 
     private static string LocalContact(ISipTransport transport) =>
         "sip:pna@" + HostPort(transport.LocalEndPoint) + (transport.Protocol == SipTransportProtocol.Udp ? "" : ";transport=" + transport.Protocol.ToString().ToLowerInvariant());
