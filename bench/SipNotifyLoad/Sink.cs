@@ -187,7 +187,7 @@ internal static class Sink
                 }
             }
         }
-        Console.WriteLine($"received {total} NOTIFYs ({duplicates} retransmissions, {lateRetransmissions} late ones), out-of-order CSeq {outOfOrderCSeq}, out-of-order sequence {outOfOrderSequence}, stale final states {stale} of {subs}, subscribed {Interlocked.Read(ref subscribed)}");
+        Console.WriteLine($"received {total} NOTIFYs ({duplicates} retransmissions, {lateRetransmissions} late ones), out-of-order CSeq {outOfOrderCSeq}, out-of-order sequence {outOfOrderSequence}, stale final states {stale} of {subs}, subscribed {Interlocked.Read(ref subscribed)}, sink CPU per NOTIFY received {System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalMicroseconds / Math.Max(1, total):0.0} µs (whole run)");
         return 0;
     }
 }
