@@ -395,6 +395,22 @@ public class SipNotifierTests
         Assert.Empty(_host.Live);
     }
 
+    [Fact]
+    public async Task Shutting_down_keeps_subscriptions_stored_even_with_a_notify_in_flight()
+    {
+        var notifier = Notifier();
+        var (ua, _) = await Subscribed(notifier);
+        var s = Assert.Single(_host.Live.Values);
+        notifier.Deliver(new Notification(s, NotificationKind.Event, null, MailboxPath.Inbox, new MailboxTotals(5, 5, 6, 1), 2));
+        var inFlight = await NextNotify(1);
+        notifier.Shutdown();
+        Send(notifier, TestSubscriber.Answer(inFlight, 503), ua); // e.g. the transport closing under it
+        notifier.Deliver(new Notification(s, NotificationKind.Event, null, MailboxPath.Inbox, new MailboxTotals(6, 6, 7, 1), 3));
+        await Task.Delay(50); // nothing may happen; a short grace for a wrong Unsubscribe to show
+        Assert.Empty(_host.Ended);
+        Assert.Equal(2, _transport.Notifies.Count);
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         int seen;

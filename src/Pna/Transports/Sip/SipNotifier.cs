@@ -39,6 +39,7 @@ public sealed partial class SipNotifier : INotificationTransport
     private readonly HashSet<string> _domains;
     private readonly string _realm;
     private long _notifiesSent;
+    private volatile bool _stopping;
 
     public SipNotifier(SipNotifierOptions options, ISipSubscriptionHost host, SipCredentials credentials, TimeProvider time, ILogger<SipNotifier> logger, SipTimerSettings? timers = null, byte[]? nonceSecret = null)
     {
@@ -89,9 +90,14 @@ public sealed partial class SipNotifier : INotificationTransport
         var n = 0;
         foreach (var s in _host.Snapshot())
         {
-            if (ReferenceEquals(s.Transport, this) && Adopt(s) is not null)
+            if (ReferenceEquals(s.Transport, this) && Adopt(s) is { } dialog)
             {
                 n++;
+                // Changes during the downtime (or a drain cut short) were never sent: the current state now.
+                if (_host.CurrentTotals(s.Filter.Account, s.Filter.Mailbox) is { } totals)
+                {
+                    Requeue(dialog, new Notification(s, NotificationKind.Initial, null, s.Filter.Mailbox, totals, Interlocked.Read(ref s.Sequence)));
+                }
             }
         }
         return n;
@@ -479,6 +485,10 @@ public sealed partial class SipNotifier : INotificationTransport
     /// <summary>Called on the dispatcher thread: queue or coalesce, send if nothing is in flight. Never blocks.</summary>
     public void Deliver(in Notification notification)
     {
+        if (_stopping)
+        {
+            return; // after a restart the resumed dialog gets the current state
+        }
         var subscription = notification.Subscription;
         if (!_byId.TryGetValue(subscription.Id, out var dialog))
         {
@@ -743,6 +753,10 @@ public sealed partial class SipNotifier : INotificationTransport
 
     private void OnNotifyCompleted(NotifierDialog dialog, SipClientTransactionResult result, bool final)
     {
+        if (_stopping)
+        {
+            return; // transports closing: not the subscriber's failure; the dialog resumes after a restart
+        }
         if (final)
         {
             End(dialog, "final NOTIFY sent");
@@ -788,6 +802,10 @@ public sealed partial class SipNotifier : INotificationTransport
     /// <summary>Frees the dialog and the PNA subscription.</summary>
     private void End(NotifierDialog dialog, string reason)
     {
+        if (_stopping)
+        {
+            return;
+        }
         lock (dialog.Gate)
         {
             if (dialog.Ended)
@@ -810,6 +828,7 @@ public sealed partial class SipNotifier : INotificationTransport
     /// <summary>Stops timers without ending subscriptions (they stay stored for the next start).</summary>
     public void Shutdown()
     {
+        _stopping = true;
         foreach (var d in _byId.Values)
         {
             lock (d.Gate)
