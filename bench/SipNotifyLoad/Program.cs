@@ -104,14 +104,17 @@ try
         }
     }
     var elapsed = clock.Elapsed;
-    // Drain: until no NOTIFY went out for a second.
+    // Drain: until every event is dispatched and no dialog has a NOTIFY in flight or waiting
+    // (retransmissions can hold a transaction for seconds when the sink lags), bounded.
+    var drainUntil = DateTime.UtcNow.AddSeconds(60);
     long last;
     do
     {
         last = notifier.NotifiesSent;
-        await Task.Delay(1000);
+        await Task.Delay(500);
     }
-    while (notifier.NotifiesSent != last);
+    while ((notifier.NotifiesSent != last || notifier.BusyDialogs > 0) && DateTime.UtcNow < drainUntil);
+    Console.WriteLine($"drained              {notifier.BusyDialogs} dialogs still busy");
     var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
     var notifies = notifier.NotifiesSent - sent0;
 

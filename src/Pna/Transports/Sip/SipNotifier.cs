@@ -72,6 +72,26 @@ public sealed partial class SipNotifier : INotificationTransport
 
     public long NotifiesSent => Interlocked.Read(ref _notifiesSent);
 
+    /// <summary>Dialogs with a NOTIFY in flight or a state waiting (a scan: for tests and the load generator).</summary>
+    public int BusyDialogs
+    {
+        get
+        {
+            var n = 0;
+            foreach (var d in _byId.Values)
+            {
+                lock (d.Gate)
+                {
+                    if (d.InFlight || d.Pending is not null)
+                    {
+                        n++;
+                    }
+                }
+            }
+            return n;
+        }
+    }
+
     public string Realm => _realm;
 
     /// <summary>Adds a transport NOTIFYs can go out on (one per protocol).</summary>
