@@ -411,6 +411,31 @@ public class SipNotifierTests
         Assert.Equal(2, _transport.Notifies.Count);
     }
 
+    [Theory]
+    [InlineData("Event", "message-summary;;;=", 400)]
+    [InlineData("Contact", "", 400)]
+    [InlineData("Expires", "soon", 400)]
+    [InlineData("From", "<sip:juliet@example.com>", 400)]
+    [InlineData("Authorization", "Digest realm=", 401)]
+    public async Task Hostile_subscribes_get_an_error_answer_and_nothing_else(string header, string value, int code)
+    {
+        var notifier = Notifier(authentication: header == "Authorization");
+        var ua = new TestSubscriber();
+        var request = ua.Subscribe();
+        if (value.Length == 0)
+        {
+            request.Headers.Remove(header);
+        }
+        else
+        {
+            request.Headers.Set(header, value);
+        }
+        var r = await Request(notifier, request, ua);
+        Assert.Equal(code, r.StatusCode);
+        Assert.Empty(_host.Live);
+        Assert.Empty(_transport.Notifies);
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         int seen;
