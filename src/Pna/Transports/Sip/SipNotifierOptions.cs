@@ -109,8 +109,8 @@ public sealed class SipAuthenticationOptions
     /// <summary>Digest authentication of every SUBSCRIBE (RFC 3261 §22); on by default.</summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary>Digest realm; the authenticated subscriber is sip:username@realm.</summary>
-    public string Realm { get; set; } = "pna";
+    /// <summary>Digest realm; the authenticated subscriber is sip:username@realm. Empty: the first of Domains, else "pna".</summary>
+    public string Realm { get; set; } = "";
 
     /// <summary>The credentials file (format in docs/sip.md).</summary>
     public string? CredentialsFile { get; set; }
