@@ -12,6 +12,8 @@ PACKAGES=(
   prosody lua-unbound python3-slixmpp
   # XMPP: ejabberd (the pubsub scenario runs against both servers)
   ejabberd
+  # SIP: sipp scenarios, baresip (mwi.so, ctrl_tcp) as a real softphone, Kamailio as its outbound proxy
+  sip-tester baresip-core kamailio
   # process tools the fixtures use
   procps iproute2
 )

@@ -7,6 +7,7 @@ using Aggregators.Pna.Operations;
 using Aggregators.Pna.State;
 using Aggregators.Pna.Storage;
 using Aggregators.Pna.Subscriptions;
+using Aggregators.Pna.Transports.Sip;
 using Aggregators.Pna.Transports.Xmpp;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -50,6 +51,7 @@ public static class PnaApplication
         });
 
         AddPna(builder.Services, builder.Configuration);
+        builder.Services.AddSipNotifier(builder.Configuration);
         configureTestServices?.Invoke(builder.Services);
 
         var app = builder.Build();

@@ -48,6 +48,9 @@ public enum DigestVerification
 public sealed class DigestServer
 {
     private const int MacLength = 16;
+
+    /// <summary>Timestamp (8) + random salt (8): two challenges in the same second get different nonces, so a client that restarts nc at 1 per nonce is not taken for a replay.</summary>
+    private const int StampLength = 16;
     private readonly DigestServerOptions _options;
     private readonly NonceCountTracker _counts;
 
@@ -78,10 +81,11 @@ public sealed class DigestServer
 
     internal string CreateNonce()
     {
-        Span<byte> raw = stackalloc byte[8 + MacLength];
+        Span<byte> raw = stackalloc byte[StampLength + MacLength];
         var now = _options.TimeProvider.GetUtcNow().ToUnixTimeSeconds();
         BinaryPrimitives.WriteInt64BigEndian(raw, now);
-        Mac(raw[..8], raw[8..]);
+        RandomNumberGenerator.Fill(raw[8..StampLength]);
+        Mac(raw[..StampLength], raw[StampLength..]);
         return Convert.ToBase64String(raw);
     }
 
@@ -153,11 +157,11 @@ public sealed class DigestServer
     private bool TryReadNonce(string nonce, out DateTimeOffset issued)
     {
         issued = default;
-        Span<byte> raw = stackalloc byte[8 + MacLength + 2];
-        if (!Convert.TryFromBase64String(nonce, raw, out var n) || n != 8 + MacLength) return false;
+        Span<byte> raw = stackalloc byte[StampLength + MacLength + 2];
+        if (!Convert.TryFromBase64String(nonce, raw, out var n) || n != StampLength + MacLength) return false;
         Span<byte> mac = stackalloc byte[MacLength];
-        Mac(raw[..8], mac);
-        if (!CryptographicOperations.FixedTimeEquals(mac, raw.Slice(8, MacLength))) return false;
+        Mac(raw[..StampLength], mac);
+        if (!CryptographicOperations.FixedTimeEquals(mac, raw.Slice(StampLength, MacLength))) return false;
         var seconds = BinaryPrimitives.ReadInt64BigEndian(raw);
         if (seconds < 0 || seconds > DateTimeOffset.MaxValue.ToUnixTimeSeconds()) return false;
         issued = DateTimeOffset.FromUnixTimeSeconds(seconds);

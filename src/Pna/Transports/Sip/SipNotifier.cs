@@ -1,0 +1,892 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using Aggregators.EventModel;
+using Aggregators.EventModel.Bodies;
+using Aggregators.Pna.Subscriptions;
+using Aggregators.Sip;
+using Aggregators.Sip.Auth;
+using Aggregators.Sip.Transactions;
+using Aggregators.Sip.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Aggregators.Pna.Transports.Sip;
+
+/// <summary>
+/// The PNA's RFC 6665 notifier for the message-summary package (RFC 3842): answers SUBSCRIBEs
+/// (digest authentication, authorization through the PNA, expiry bounds) and sends one NOTIFY
+/// per state change per dialog, in order, coalescing bursts. Transports hand it what they
+/// receive (<see cref="Receive"/>); the PNA's dispatcher hands it notifications (<see cref="Deliver"/>).
+/// </summary>
+public sealed partial class SipNotifier : INotificationTransport
+{
+    public const string TransportName = "sip";
+
+    /// <summary>CSeqs reserved per store write (see <see cref="SipDialogState.CSeqReserved"/>).</summary>
+    internal const uint CSeqBlock = 256;
+
+    private readonly SipNotifierOptions _options;
+    private readonly ISipSubscriptionHost _host;
+    private readonly SipCredentials _credentials;
+    private readonly DigestServer? _digest;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly SipTransactionLayer _transactions;
+    private readonly ConcurrentDictionary<SipTransportProtocol, ISipTransport> _transports = new();
+    private readonly ConcurrentDictionary<long, NotifierDialog> _byId = new();
+    private readonly ConcurrentDictionary<(string, string, string), NotifierDialog> _byDialog = new();
+    private readonly ConcurrentDictionary<string, NotifierDialog> _awaiting = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _domains;
+    private readonly string _realm;
+    private long _notifiesSent;
+    private volatile bool _stopping;
+
+    public SipNotifier(SipNotifierOptions options, ISipSubscriptionHost host, SipCredentials credentials, TimeProvider time, ILogger<SipNotifier> logger, SipTimerSettings? timers = null, byte[]? nonceSecret = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _host = host;
+        _credentials = credentials;
+        _time = time;
+        _logger = logger;
+        _transactions = new SipTransactionLayer(timers, time);
+        _domains = new HashSet<string>(options.Domains, StringComparer.OrdinalIgnoreCase);
+        _realm = options.Authentication.Realm.Length > 0 ? options.Authentication.Realm : options.Domains.FirstOrDefault() ?? "pna";
+        if (options.Authentication.Enabled)
+        {
+            _digest = new DigestServer(new DigestServerOptions
+            {
+                Realm = _realm,
+                Secret = nonceSecret ?? System.Security.Cryptography.RandomNumberGenerator.GetBytes(32),
+                NonceLifetime = options.Authentication.NonceLifetime,
+                Algorithms = options.Authentication.ParsedAlgorithms(),
+                TimeProvider = time,
+            });
+        }
+    }
+
+    public string Name => TransportName;
+
+    /// <summary>Live dialogs.</summary>
+    public int DialogCount => _byId.Count;
+
+    public long NotifiesSent => Interlocked.Read(ref _notifiesSent);
+
+    /// <summary>Dialogs with a NOTIFY in flight or a state waiting (a scan: for tests and the load generator).</summary>
+    public int BusyDialogs
+    {
+        get
+        {
+            var n = 0;
+            foreach (var d in _byId.Values)
+            {
+                lock (d.Gate)
+                {
+                    if (d.InFlight || d.Pending is not null)
+                    {
+                        n++;
+                    }
+                }
+            }
+            return n;
+        }
+    }
+
+    public string Realm => _realm;
+
+    /// <summary>Adds a transport NOTIFYs can go out on (one per protocol).</summary>
+    public void AddTransport(ISipTransport transport)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        _transports.TryAdd(transport.Protocol, transport);
+    }
+
+    /// <summary>
+    /// Takes back the notifier's subscriptions the PNA restored from its store (RFC 6665 dialogs
+    /// survive a restart); expiry timers restart from the stored expiry.
+    /// </summary>
+    public int AdoptRestored()
+    {
+        var n = 0;
+        foreach (var s in _host.Snapshot())
+        {
+            if (ReferenceEquals(s.Transport, this) && Adopt(s) is { } dialog)
+            {
+                n++;
+                // Changes during the downtime (or a drain cut short) were never sent: the current state now.
+                if (_host.CurrentTotals(s.Filter.Account, s.Filter.Mailbox) is { } totals)
+                {
+                    Requeue(dialog, new Notification(s, NotificationKind.Initial, null, s.Filter.Mailbox, totals, Interlocked.Read(ref s.Sequence)));
+                }
+            }
+        }
+        return n;
+    }
+
+    /// <summary>Handles one received message; requests are answered asynchronously.</summary>
+    public void Receive(SipReceivedMessage received)
+    {
+        ArgumentNullException.ThrowIfNull(received);
+        if (received.Message is SipResponse response)
+        {
+            _transactions.ProcessResponse(response);
+            return;
+        }
+        var request = (SipRequest)received.Message;
+        if (_transactions.ProcessRequest(request, received.Transport, received.RemoteEndPoint) is { } tx)
+        {
+            _ = HandleRequestAsync(tx);
+        }
+    }
+
+    // ---- requests -------------------------------------------------------------------------
+
+    private async Task HandleRequestAsync(SipNonInviteServerTransaction tx)
+    {
+        var request = tx.Request;
+        try
+        {
+            var response = request.Method switch
+            {
+                SipMethods.Subscribe => await HandleSubscribeAsync(tx).ConfigureAwait(false),
+                SipMethods.Options => SipResponse.CreateFor(request, 200),
+                SipMethods.Register when _options.Registrar.Enabled => await HandleRegisterAsync(request).ConfigureAwait(false),
+                _ => WithAllow(SipResponse.CreateFor(request, 405)),
+            };
+            if (response is not null)
+            {
+                await tx.SendResponseAsync(response).ConfigureAwait(false);
+            }
+        }
+        catch (SipParseException e)
+        {
+            await TrySendAsync(tx, Reject(request, 400, "Bad Request (" + Sanitize(e.Message) + ")")).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // one bad request never stops the notifier; it is logged and answered 500
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            LogRequestFailed(e, request.Method);
+            await TrySendAsync(tx, Reject(request, 500)).ConfigureAwait(false);
+        }
+    }
+
+    private SipResponse WithAllow(SipResponse response)
+    {
+        response.Headers.Set(SipHeaderNames.Allow, _options.Registrar.Enabled ? "SUBSCRIBE, OPTIONS, REGISTER" : "SUBSCRIBE, OPTIONS");
+        return response;
+    }
+
+    private static async Task TrySendAsync(SipNonInviteServerTransaction tx, SipResponse response)
+    {
+        try
+        {
+            if (tx.State is SipTransactionState.Trying or SipTransactionState.Proceeding)
+            {
+                await tx.SendResponseAsync(response).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or System.Net.Sockets.SocketException or InvalidOperationException)
+        {
+            // the transport is gone; nothing else to do
+        }
+    }
+
+    private static SipResponse Reject(SipRequest request, int code, string? reason = null) =>
+        SipResponse.CreateFor(request, code, reason, toTag: request.To.Tag is null ? Aggregators.Sip.Dialogs.SipDialogId.NewTag() : null);
+
+    /// <summary>A SUBSCRIBE, new or in-dialog (RFC 6665 §4.2.1). Returns the response, or null when already sent.</summary>
+    private async Task<SipResponse?> HandleSubscribeAsync(SipNonInviteServerTransaction tx)
+    {
+        var request = tx.Request;
+        // §8.2.1: the Event header is mandatory; unknown packages get 489 with Allow-Events (§7.2.2).
+        if (request.Event is not { } ev)
+        {
+            return Reject(request, 400, "Missing Event header");
+        }
+        if (!IsSupportedPackage(ev.EventType))
+        {
+            var r = Reject(request, 489);
+            r.Headers.Set(SipHeaderNames.AllowEvents, MessageSummary.EventPackage + ", " + MailEventNotifyBody.EventPackage);
+            return r;
+        }
+        if (Authenticate(request, out var subscriber) is { } challenge)
+        {
+            return challenge;
+        }
+        return request.To.Tag is null
+            ? await SubscribeNewAsync(tx, ev, subscriber!).ConfigureAwait(false)
+            : await RefreshOrEndAsync(tx).ConfigureAwait(false);
+    }
+
+    private static bool IsSupportedPackage(string eventType) =>
+        eventType.Equals(MessageSummary.EventPackage, StringComparison.OrdinalIgnoreCase)
+        || eventType.Equals(MailEventNotifyBody.EventPackage, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The subscription filter: message-summary watches one mailbox (INBOX unless ;mailbox= names
+    /// another); mail-event takes mailbox, depth, events and heartbeat from its body (docs/sip.md).
+    /// </summary>
+    private static bool TryFilter(SipRequest request, SipEvent ev, AccountId account, MailboxPath uriMailbox, out SubscriptionFilter filter, out string? error)
+    {
+        filter = new SubscriptionFilter { Account = account, Mailbox = uriMailbox, Depth = SubscriptionDepth.One, Events = EventTypeSet.All };
+        if (!ev.EventType.Equals(MailEventNotifyBody.EventPackage, StringComparison.OrdinalIgnoreCase))
+        {
+            error = null;
+            return true;
+        }
+        if (request.Body.IsEmpty)
+        {
+            // No body: the mailbox the URI names (or the whole account when it names none).
+            filter = request.RequestUri.Parameters.Contains("mailbox") ? filter : MailEventFilterBody.Default.ToFilter(account);
+            error = null;
+            return true;
+        }
+        if (request.ContentType is { } type && !type.StartsWith(MailEventFilterBody.MediaType, StringComparison.OrdinalIgnoreCase))
+        {
+            error = "the SUBSCRIBE body must be " + MailEventFilterBody.MediaType;
+            return false;
+        }
+        if (!MailEventFilterBody.TryParse(request.Body.Span, out var body, out error))
+        {
+            return false;
+        }
+        filter = body!.ToFilter(account);
+        return true;
+    }
+
+    /// <summary>Digest authentication (RFC 3261 §22.4): null when the request may go on, else the 401/403.</summary>
+    private SipResponse? Authenticate(SipRequest request, out string? subscriber)
+    {
+        subscriber = null;
+        if (_digest is null)
+        {
+            // Authentication off: the subscriber is who the From header says.
+            var from = request.From.Uri;
+            subscriber = $"sip:{from.User}@{from.Host}";
+            return null;
+        }
+        var verdict = _digest.Verify(request, _credentials.Ha1);
+        switch (verdict)
+        {
+            case DigestVerification.Ok:
+                var username = request.Authorization.First(a => a["realm"] == _realm)["username"]!;
+                subscriber = username.Contains('@', StringComparison.Ordinal) ? "sip:" + username : $"sip:{username}@{_realm}";
+                return null;
+            case DigestVerification.UnknownUser or DigestVerification.WrongResponse:
+                LogAuthFailed(verdict.ToString(), request.From.Uri.ToString());
+                return Reject(request, 403, "Forbidden (wrong credentials)");
+            default:
+                // Missing, malformed, foreign nonce, replay: a fresh challenge; stale=true for an expired nonce (RFC 7616 §3.3).
+                var r = Reject(request, 401);
+                foreach (var c in _digest.CreateChallenges(stale: verdict == DigestVerification.Stale))
+                {
+                    r.Headers.Add(SipHeaderNames.WwwAuthenticate, c.ToString());
+                }
+                return r;
+        }
+    }
+
+    /// <summary>Maps the Request-URI to an account and mailbox (docs/sip.md): user@domain, ;mailbox= names a mailbox other than INBOX.</summary>
+    internal bool TryResolveTarget(SipUri uri, out AccountId account, out MailboxPath mailbox, out string? error)
+    {
+        account = default;
+        mailbox = MailboxPath.Inbox;
+        if (!uri.IsSip || string.IsNullOrEmpty(uri.User))
+        {
+            error = "Not Found (no user in the Request-URI)";
+            return false;
+        }
+        if (_domains.Count > 0 && !_domains.Contains(uri.Host))
+        {
+            error = "Not Found (domain not served here)";
+            return false;
+        }
+        var domain = _options.AccountDomains.TryGetValue(uri.Host, out var mapped) ? mapped : uri.Host;
+        if (!AccountId.TryParse(uri.User + "@" + domain, out account, out _))
+        {
+            error = "Not Found (not an account)";
+            return false;
+        }
+        if (uri.Parameters["mailbox"] is { } name)
+        {
+            if (!MailboxPath.TryParse(Uri.UnescapeDataString(name), out mailbox, out var why) || mailbox.Equals(MailboxPath.Root))
+            {
+                error = "Not Found (bad mailbox: " + Sanitize(why ?? "empty") + ")";
+                return false;
+            }
+        }
+        error = null;
+        return true;
+    }
+
+    private async Task<SipResponse?> SubscribeNewAsync(SipNonInviteServerTransaction tx, SipEvent ev, string subscriber)
+    {
+        var request = tx.Request;
+        if (!TryResolveTarget(request.RequestUri, out var account, out var mailbox, out var notFound))
+        {
+            return Reject(request, 404, notFound);
+        }
+        if (_options.RejectUnknownAccounts && !_host.IsKnownAccount(account))
+        {
+            return Reject(request, 404, "Not Found (unknown account)");
+        }
+        if (Expiry(request, out var seconds) is { } tooBrief)
+        {
+            return tooBrief;
+        }
+        if (request.Contact is not { Count: 1 } contact)
+        {
+            return Reject(request, 400, "Bad Request (a SUBSCRIBE needs exactly one Contact)");
+        }
+        if (!TryFilter(request, ev, account, mailbox, out var filter, out var badBody))
+        {
+            return Reject(request, 400, "Bad Request (" + Sanitize(badBody!) + ")");
+        }
+        var from = request.From;
+        var remoteTag = from.Tag;
+        if (remoteTag is null)
+        {
+            return Reject(request, 400, "Bad Request (no From tag)");
+        }
+        from.Parameters.Remove("tag");
+        var to = request.To;
+        var localTag = Aggregators.Sip.Dialogs.SipDialogId.NewTag();
+        var cseq = (uint)System.Security.Cryptography.RandomNumberGenerator.GetInt32(1, 1 << 20);
+        var target = request.RequestUri;
+        var state = new SipDialogState
+        {
+            CallId = request.CallId,
+            LocalTag = localTag,
+            RemoteTag = remoteTag,
+            LocalUri = to.ToString(),
+            RemoteUri = from.ToString(),
+            RemoteTarget = contact[0].Uri.ToString(),
+            RouteSet = [.. request.RecordRoute.Select(r => r.ToString())],
+            Event = ev.EventType.ToLowerInvariant(),
+            EventId = ev.Id,
+            Transport = tx.Transport.Protocol.ToString().ToLowerInvariant(),
+            Remote = tx.RemoteEndPoint.ToString(),
+            Account = $"{target.Scheme}:{target.User}@{target.Host}",
+            CSeq = cseq,
+            CSeqReserved = cseq + CSeqBlock,
+            RemoteCSeq = request.CSeq.Sequence,
+        };
+        var json = state.ToJson();
+        var dialog = new NotifierDialog(state, tx.Transport) { Held = true, Remote = tx.RemoteEndPoint };
+        var expires = _time.GetUtcNow().AddSeconds(seconds);
+        _awaiting[json] = dialog;
+        SubscribeResult result;
+        try
+        {
+            result = await _host.SubscribeAsync(subscriber, filter, this, json, expires, CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            _awaiting.TryRemove(json, out _);
+        }
+        if (result.Subscription is not { } subscription)
+        {
+            return Reject(request, 403, "Forbidden (" + Sanitize(result.Decision.Reason) + ")");
+        }
+        lock (dialog.Gate)
+        {
+            dialog.Subscription = subscription;
+        }
+        _byId[subscription.Id] = dialog;
+        _byDialog[dialog.Key] = dialog;
+
+        // §4.2.1.1: 200 with the granted Expires, then at once the NOTIFY with the current state (§4.2.1.2).
+        var ok = SipResponse.CreateFor(request, 200, toTag: localTag);
+        ok.Expires = seconds;
+        ok.Headers.Set(SipHeaderNames.Contact, "<" + LocalContact(tx.Transport) + ">");
+        await tx.SendResponseAsync(ok).ConfigureAwait(false);
+        if (seconds == 0)
+        {
+            // A fetch (§4.4.3): one NOTIFY with the state, terminated at once.
+            Release(dialog);
+            Terminate(dialog, "timeout");
+        }
+        else
+        {
+            ArmExpiry(dialog, TimeSpan.FromSeconds(seconds));
+            Release(dialog);
+        }
+        return null;
+    }
+
+    /// <summary>The granted duration (§4.2.1.1): 423 below the minimum, shortened to the maximum, never lengthened.</summary>
+    private SipResponse? Expiry(SipRequest request, out uint seconds)
+    {
+        seconds = request.Expires ?? (uint)_options.DefaultExpiresSeconds;
+        if (seconds != 0 && seconds < _options.MinExpiresSeconds)
+        {
+            var r = Reject(request, 423);
+            r.Headers.Set(SipHeaderNames.MinExpires, _options.MinExpiresSeconds.ToString(CultureInfo.InvariantCulture));
+            return r;
+        }
+        seconds = Math.Min(seconds, (uint)_options.MaxExpiresSeconds);
+        return null;
+    }
+
+    /// <summary>An in-dialog SUBSCRIBE (§4.2.1.2 refresh, §4.2.1.4 Expires: 0 unsubscribe).</summary>
+    private async Task<SipResponse?> RefreshOrEndAsync(SipNonInviteServerTransaction tx)
+    {
+        var request = tx.Request;
+        if (!_byDialog.TryGetValue((request.CallId, request.To.Tag!, request.From.Tag ?? ""), out var dialog) || dialog.Subscription is not { } subscription)
+        {
+            return Reject(request, 481);
+        }
+        if (Expiry(request, out var seconds) is { } tooBrief)
+        {
+            return tooBrief;
+        }
+        lock (dialog.Gate)
+        {
+            if (dialog.TerminateReason is not null || dialog.Ended)
+            {
+                return Reject(request, 481);
+            }
+            // RFC 3261 §12.2.2: a lower CSeq is out of order.
+            var cseq = request.CSeq.Sequence;
+            if (dialog.State.RemoteCSeq is { } last && cseq <= last)
+            {
+                return Reject(request, 500, "Server Internal Error (CSeq out of order)");
+            }
+            dialog.State.RemoteCSeq = cseq;
+            if (request.Contact is { Count: 1 } c)
+            {
+                dialog.State.RemoteTarget = c[0].Uri.ToString(); // target refresh (RFC 6665 §4.2.1)
+            }
+        }
+        var ok = SipResponse.CreateFor(request, 200);
+        ok.Expires = seconds;
+        if (seconds == 0)
+        {
+            // The 200 first, then the final NOTIFY (§4.2.1.4).
+            await tx.SendResponseAsync(ok).ConfigureAwait(false);
+            Terminate(dialog, "timeout");
+            return null;
+        }
+        var expires = _time.GetUtcNow().AddSeconds(seconds);
+        subscription.Expires = expires;
+        string json;
+        lock (dialog.Gate)
+        {
+            json = dialog.State.ToJson();
+        }
+        _host.UpdateTransportState(subscription.Id, json);
+        _host.Refresh(subscription.Id, expires);
+        ArmExpiry(dialog, TimeSpan.FromSeconds(seconds));
+        // The current state again after every refresh (§4.2.1.2).
+        var latest = _host.CurrentTotals(subscription.Filter.Account, subscription.Filter.Mailbox) is { } totals
+            ? new Notification(subscription, NotificationKind.Initial, null, subscription.Filter.Mailbox, totals, Interlocked.Read(ref subscription.Sequence))
+            : (Notification?)null;
+        await tx.SendResponseAsync(ok).ConfigureAwait(false);
+        Requeue(dialog, latest);
+        return null;
+    }
+
+    /// <summary>A minimal registrar: accepts any binding without storing it, answering after the configured delay.</summary>
+    private async Task<SipResponse> HandleRegisterAsync(SipRequest request)
+    {
+        await Task.Delay(_options.Registrar.ResponseDelay, _time).ConfigureAwait(false);
+        var ok = SipResponse.CreateFor(request, 200, toTag: Aggregators.Sip.Dialogs.SipDialogId.NewTag());
+        foreach (var c in request.Headers.GetAll(SipHeaderNames.Contact))
+        {
+            ok.Headers.Add(SipHeaderNames.Contact, c.RawValue);
+        }
+        ok.Expires = request.Expires ?? 3600;
+        return ok;
+    }
+
+    // ---- notifications --------------------------------------------------------------------
+
+    /// <summary>Called on the dispatcher thread: queue or coalesce, send if nothing is in flight. Never blocks.</summary>
+    public void Deliver(in Notification notification)
+    {
+        if (_stopping)
+        {
+            return; // after a restart the resumed dialog gets the current state
+        }
+        var subscription = notification.Subscription;
+        if (!_byId.TryGetValue(subscription.Id, out var dialog))
+        {
+            dialog = Bind(subscription);
+            if (dialog is null)
+            {
+                return;
+            }
+        }
+        bool send;
+        lock (dialog.Gate)
+        {
+            if (dialog.Ended || dialog.TerminateReason is not null)
+            {
+                dialog.Latest = notification; // the final NOTIFY (queued) will carry it
+                return;
+            }
+            dialog.Latest = notification;
+            send = !dialog.InFlight && !dialog.Held;
+            if (send)
+            {
+                dialog.InFlight = true;
+            }
+            else
+            {
+                dialog.Pending = notification; // collapses into the newest
+            }
+        }
+        if (send)
+        {
+            SendNotify(dialog, notification, null);
+        }
+    }
+
+    /// <summary>A notification for a subscription not yet indexed: one being created, or one restored.</summary>
+    private NotifierDialog? Bind(Subscription subscription)
+    {
+        if (subscription.TransportState is { } json && _awaiting.TryGetValue(json, out var dialog))
+        {
+            lock (dialog.Gate)
+            {
+                dialog.Subscription = subscription;
+            }
+            _byId.TryAdd(subscription.Id, dialog);
+            return _byId[subscription.Id];
+        }
+        return Adopt(subscription);
+    }
+
+    private NotifierDialog? Adopt(Subscription subscription)
+    {
+        if (_byId.TryGetValue(subscription.Id, out var existing))
+        {
+            return existing;
+        }
+        if (SipDialogState.FromJson(subscription.TransportState) is not { } state
+            || !Enum.TryParse<SipTransportProtocol>(state.Transport, ignoreCase: true, out var protocol)
+            || !_transports.TryGetValue(protocol, out var transport))
+        {
+            LogCannotResume(subscription.Id);
+            _host.Unsubscribe(subscription.Id, "SIP dialog state unusable after restart");
+            return null;
+        }
+        // Resume after the reserved block: no CSeq used before the restart is repeated.
+        state.CSeq = state.CSeqReserved;
+        var dialog = new NotifierDialog(state, transport) { Subscription = subscription };
+        if (!_byId.TryAdd(subscription.Id, dialog))
+        {
+            return _byId[subscription.Id];
+        }
+        _byDialog[dialog.Key] = dialog;
+        var remaining = subscription.Expires is { } e ? e - _time.GetUtcNow() : TimeSpan.FromSeconds(_options.MaxExpiresSeconds);
+        ArmExpiry(dialog, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
+        return dialog;
+    }
+
+    /// <summary>After the 200: lets the held NOTIFY go.</summary>
+    private void Release(NotifierDialog dialog)
+    {
+        Notification? next;
+        string? reason;
+        lock (dialog.Gate)
+        {
+            dialog.Held = false;
+            reason = dialog.TerminateReason;
+            if (dialog.InFlight || dialog.Ended || (dialog.Pending is null && reason is null))
+            {
+                return;
+            }
+            next = reason is null ? dialog.Pending : dialog.Latest;
+            dialog.Pending = null;
+            dialog.InFlight = true;
+        }
+        SendNotify(dialog, next, reason);
+    }
+
+    /// <summary>Queues the latest state again (after a refresh).</summary>
+    private void Requeue(NotifierDialog dialog, Notification? current)
+    {
+        Notification? send;
+        lock (dialog.Gate)
+        {
+            if (dialog.Ended || dialog.TerminateReason is not null)
+            {
+                return;
+            }
+            var state = current ?? dialog.Latest;
+            if (state is null)
+            {
+                return;
+            }
+            if (dialog.InFlight || dialog.Held)
+            {
+                dialog.Pending ??= state; // something newer queued already wins
+                return;
+            }
+            dialog.InFlight = true;
+            send = state;
+        }
+        SendNotify(dialog, send, null);
+    }
+
+    /// <summary>Ends the subscription with a final NOTIFY (RFC 6665 §4.2.2) carrying the latest state.</summary>
+    internal void Terminate(NotifierDialog dialog, string reason)
+    {
+        Notification? latest;
+        lock (dialog.Gate)
+        {
+            if (dialog.Ended || dialog.TerminateReason is not null)
+            {
+                return;
+            }
+            dialog.TerminateReason = reason;
+            dialog.ExpiryTimer?.Dispose();
+            if (dialog.InFlight || dialog.Held)
+            {
+                return; // sent when the NOTIFY in flight completes, or when released
+            }
+            dialog.InFlight = true;
+            dialog.Pending = null;
+            latest = dialog.Latest;
+        }
+        SendNotify(dialog, latest, reason);
+    }
+
+    private void ArmExpiry(NotifierDialog dialog, TimeSpan due)
+    {
+        lock (dialog.Gate)
+        {
+            if (dialog.ExpiryTimer is { } t)
+            {
+                t.Change(due, Timeout.InfiniteTimeSpan);
+                return;
+            }
+            dialog.ExpiryTimer = _time.CreateTimer(static d => ((SipNotifierExpiry)d!).Fire(), new SipNotifierExpiry(this, dialog), due, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private sealed class SipNotifierExpiry(SipNotifier notifier, NotifierDialog dialog)
+    {
+        public void Fire() => notifier.Terminate(dialog, "timeout");
+    }
+
+    /// <summary>Builds and sends one NOTIFY; <paramref name="terminateReason"/> makes it the final one.</summary>
+    private void SendNotify(NotifierDialog dialog, Notification? notification, string? terminateReason)
+    {
+        SipRequest request;
+        try
+        {
+            request = BuildNotify(dialog, notification, terminateReason);
+        }
+#pragma warning disable CA1031 // a dialog whose stored state no longer makes a valid request ends; others go on
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            LogBuildFailed(e, dialog.Subscription?.Id ?? 0);
+            End(dialog, "NOTIFY could not be built");
+            return;
+        }
+        SipNonInviteClientTransaction tx;
+        try
+        {
+            tx = _transactions.SendRequest(request, dialog.Transport, dialog.Remote);
+        }
+        catch (InvalidOperationException e)
+        {
+            LogBuildFailed(e, dialog.Subscription?.Id ?? 0);
+            End(dialog, "NOTIFY could not be sent");
+            return;
+        }
+        Interlocked.Increment(ref _notifiesSent);
+        _ = tx.Completion.ContinueWith(
+            static (t, o) =>
+            {
+                var (notifier, d, final) = ((SipNotifier, NotifierDialog, bool))o!;
+                notifier.OnNotifyCompleted(d, t.Result, final);
+            },
+            (this, dialog, terminateReason is not null),
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
+    internal SipRequest BuildNotify(NotifierDialog dialog, Notification? notification, string? terminateReason)
+    {
+        var s = dialog.State;
+        uint cseq;
+        string? persist = null;
+        lock (dialog.Gate)
+        {
+            cseq = ++s.CSeq;
+            if (cseq > s.CSeqReserved)
+            {
+                s.CSeqReserved = cseq + CSeqBlock;
+                persist = s.ToJson();
+            }
+        }
+        if (persist is not null && dialog.Subscription is { } sub)
+        {
+            _host.UpdateTransportState(sub.Id, persist); // stored before the CSeq is used
+        }
+        var request = new SipRequest(SipMethods.Notify, SipUri.Parse(s.RemoteTarget));
+        var local = dialog.Transport.LocalEndPoint;
+        request.Headers.Add(SipHeaderNames.Via, $"SIP/2.0/{dialog.Transport.Protocol.ToString().ToUpperInvariant()} {HostPort(local)};branch={SipTransactionKey.NewBranch()};rport");
+        foreach (var route in s.RouteSet)
+        {
+            request.Headers.Add(SipHeaderNames.Route, route);
+        }
+        request.MaxForwards = 70;
+        request.Headers.Add(SipHeaderNames.From, s.LocalUri + ";tag=" + s.LocalTag);
+        request.Headers.Add(SipHeaderNames.To, s.RemoteUri + ";tag=" + s.RemoteTag);
+        request.CallId = s.CallId;
+        request.CSeq = new SipCSeq(cseq, SipMethods.Notify);
+        request.Headers.Add(SipHeaderNames.Contact, "<" + LocalContact(dialog.Transport) + ">");
+        request.Headers.Add(SipHeaderNames.Event, s.EventId is null ? s.Event : s.Event + ";id=" + s.EventId);
+        // RFC 6665 §4.1.3, §8.2.3: active;expires=<remaining> (subscribers time their refresh from it), or terminated;reason=.
+        if (terminateReason is null)
+        {
+            var remaining = dialog.Subscription?.Expires is { } e ? Math.Max(0, (long)Math.Ceiling((e - _time.GetUtcNow()).TotalSeconds)) : 0;
+            request.Headers.Add(SipHeaderNames.SubscriptionState, "active;expires=" + remaining.ToString(CultureInfo.InvariantCulture));
+        }
+        else
+        {
+            request.Headers.Add(SipHeaderNames.SubscriptionState, "terminated;reason=" + terminateReason);
+        }
+        var totals = notification?.Totals;
+        if (s.Event == MailEventNotifyBody.EventPackage)
+        {
+            request.ContentType = MailEventNotifyBody.MediaType;
+            request.Body = notification is { } n
+                ? MailEventNotifyBody.Encode(n.Sequence, KindName(n.Kind), n.Mailbox, n.Totals, n.Event)
+                : MailEventNotifyBody.Encode(0, "initial", dialog.Subscription?.Filter.Mailbox ?? MailboxPath.Root, null, null);
+            return request;
+        }
+        var summary = totals is { } t
+            ? MessageSummary.FromTotals(t, s.Account, _options.MessageClass)
+            : new MessageSummary { MessagesWaiting = false, MessageAccount = s.Account };
+        request.ContentType = MessageSummary.MediaType;
+        request.Body = summary.ToBytes();
+        return request;
+    }
+
+    private void OnNotifyCompleted(NotifierDialog dialog, SipClientTransactionResult result, bool final)
+    {
+        if (_stopping)
+        {
+            return; // transports closing: not the subscriber's failure; the dialog resumes after a restart
+        }
+        if (final)
+        {
+            End(dialog, "final NOTIFY sent");
+            return;
+        }
+        var code = result.Response?.StatusCode ?? 0;
+        if (code is < 200 or >= 300)
+        {
+            // RFC 6665 §4.2.2: a timeout, 481, or another failure ends the subscription, no further NOTIFY.
+            var why = result.Outcome switch
+            {
+                SipClientTransactionOutcome.Timeout => "NOTIFY timed out",
+                SipClientTransactionOutcome.TransportError => "NOTIFY transport error",
+                _ => $"NOTIFY answered {code}",
+            };
+            End(dialog, why);
+            return;
+        }
+        Notification? next;
+        string? reason = null;
+        lock (dialog.Gate)
+        {
+            if (dialog.TerminateReason is { } r)
+            {
+                reason = r;
+                next = dialog.Latest;
+                dialog.Pending = null;
+            }
+            else if (dialog.Pending is { } p)
+            {
+                next = p;
+                dialog.Pending = null;
+            }
+            else
+            {
+                dialog.InFlight = false;
+                return;
+            }
+        }
+        SendNotify(dialog, next, reason);
+    }
+
+    /// <summary>Frees the dialog and the PNA subscription.</summary>
+    private void End(NotifierDialog dialog, string reason)
+    {
+        if (_stopping)
+        {
+            return;
+        }
+        lock (dialog.Gate)
+        {
+            if (dialog.Ended)
+            {
+                return;
+            }
+            dialog.Ended = true;
+            dialog.InFlight = false;
+            dialog.Pending = null;
+            dialog.ExpiryTimer?.Dispose();
+        }
+        _byDialog.TryRemove(new(dialog.Key, dialog));
+        if (dialog.Subscription is { } s)
+        {
+            _byId.TryRemove(new(s.Id, dialog));
+            _host.Unsubscribe(s.Id, (dialog.TerminateReason is { } r ? "SIP " + r + ": " : "SIP: ") + reason);
+        }
+    }
+
+    /// <summary>Stops timers without ending subscriptions (they stay stored for the next start).</summary>
+    public void Shutdown()
+    {
+        _stopping = true;
+        foreach (var d in _byId.Values)
+        {
+            lock (d.Gate)
+            {
+                d.ExpiryTimer?.Dispose();
+            }
+        }
+    }
+
+    private static string KindName(NotificationKind kind) => kind switch
+    {
+        NotificationKind.Event => "event",
+        NotificationKind.Heartbeat => "heartbeat",
+        _ => "initial",
+    };
+
+    private static string LocalContact(ISipTransport transport) =>
+        "sip:pna@" + HostPort(transport.LocalEndPoint) + (transport.Protocol == SipTransportProtocol.Udp ? "" : ";transport=" + transport.Protocol.ToString().ToLowerInvariant());
+
+    private static string HostPort(IPEndPoint e) =>
+        (e.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "[" + e.Address + "]" : e.Address.ToString()) + ":" + e.Port.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Text safe for a reason phrase (no CR/LF, bounded).</summary>
+    private static string Sanitize(string text)
+    {
+        var clean = new string([.. text.Where(c => c >= ' ' && c != '\x7f')]);
+        return clean.Length > 200 ? clean[..200] : clean;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "SIP {Method} handling failed")]
+    private partial void LogRequestFailed(Exception exception, string method);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "SIP digest authentication failed ({Verdict}) for {From}")]
+    private partial void LogAuthFailed(string verdict, string from);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Subscription #{Id}: stored SIP dialog cannot be resumed; ended")]
+    private partial void LogCannotResume(long id);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Subscription #{Id}: NOTIFY could not be built or sent")]
+    private partial void LogBuildFailed(Exception exception, long id);
+}

@@ -1,0 +1,64 @@
+using System.Text;
+using Aggregators.EventModel.Bodies;
+
+namespace Aggregators.EventModel.Tests.Bodies;
+
+public class MailEventBodiesTests
+{
+    [Fact]
+    public void Filter_body_maps_to_a_subscription_filter()
+    {
+        Assert.True(MailEventFilterBody.TryParse("""{"mailbox":"Work/Reports","depth":"1","events":["MessageNew","FlagsSet"],"heartbeat":300}"""u8, out var body, out var error), error);
+        var filter = body!.ToFilter(AccountId.Parse("juliet@example.com"));
+        Assert.Equal(MailboxPath.Parse("Work/Reports"), filter.Mailbox);
+        Assert.Equal(SubscriptionDepth.One, filter.Depth);
+        Assert.Equal(EventTypeSet.Of(MailEventType.MessageNew, MailEventType.FlagsSet), filter.Events);
+        Assert.Equal(TimeSpan.FromMinutes(5), filter.Heartbeat);
+        Assert.True(MailEventFilterBody.TryParse(body.ToBytes(), out var back, out _));
+        Assert.Equal(body, back);
+    }
+
+    [Fact]
+    public void Empty_body_is_the_whole_account()
+    {
+        Assert.True(MailEventFilterBody.TryParse(""u8, out var body, out _));
+        Assert.Equal(MailEventFilterBody.Default, body);
+        Assert.True(MailEventFilterBody.TryParse("{}"u8, out body, out _));
+        Assert.Equal(MailEventFilterBody.Default, body);
+    }
+
+    [Theory]
+    [InlineData("[]", "JSON object")]
+    [InlineData("{\"depth\":\"2\"}", "'depth'")]
+    [InlineData("{\"events\":[]}", "non-empty")]
+    [InlineData("{\"events\":[\"MailArrived\"]}", "not an RFC 5423 event name")]
+    [InlineData("{\"heartbeat\":0}", "'heartbeat'")]
+    [InlineData("{\"heartbeat\":1.5}", "'heartbeat'")]
+    [InlineData("{\"mailbox\":7}", "'mailbox'")]
+    [InlineData("{\"colour\":\"red\"}", "unknown member")]
+    [InlineData("{", "not JSON")]
+    public void Bad_filter_bodies_are_refused_with_a_reason(string json, string reason)
+    {
+        Assert.False(MailEventFilterBody.TryParse(Encoding.UTF8.GetBytes(json), out _, out var error));
+        Assert.Contains(reason, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Notify_body_carries_sequence_totals_and_the_event()
+    {
+        var e = new MailEvent
+        {
+            Type = MailEventType.MessageNew,
+            Account = AccountId.Parse("juliet@example.com"),
+            Mailbox = MailboxPath.Inbox,
+            Uidset = "4",
+            Totals = new MailboxTotals(4, 1, 5, 9),
+        };
+        var bytes = MailEventNotifyBody.Encode(7, "event", MailboxPath.Inbox, e.Totals, e);
+        var text = Encoding.UTF8.GetString(bytes);
+        Assert.StartsWith("""{"sequence":7,"kind":"event","mailbox":"INBOX","totals":{"messages":4,"unseen":1,"uidnext":5,"uidvalidity":9},"event":{""", text, StringComparison.Ordinal);
+        Assert.Contains("\"MessageNew\"", text, StringComparison.Ordinal);
+        Assert.True(MailEventNotifyBody.TryDecode(bytes, out var seq, out var kind, out var totals, out var error), error);
+        Assert.Equal((7L, "event", new MailboxTotals(4, 1, 5, 9)), (seq, kind, totals!.Value));
+    }
+}
