@@ -15,9 +15,11 @@ namespace Aggregators.ImapBridge.Translation;
 /// their number; one MessageNew with that uidset (some of those UIDs may be gone again), or, when
 /// the caller knows the exact UIDs (<paramref name="newUids"/>, the selected mailbox), one MessageNew per UID.</item>
 /// <item><c>expunged</c> = old.Messages + arrived - now.Messages; when positive, one MessageExpunge without uidset.</item>
-/// <item>Unseen can only be explained by arrivals (at most +arrived) and expunges (at most -expunged).
-/// Below old.Unseen - expunged: MessageRead (no uidset; messages were read). Above old.Unseen + arrived:
-/// FlagsClear \Seen (no uidset; messages were marked unread). Otherwise nothing.</item>
+/// <item>Unseen can only be explained by arrivals (unseen ones: exactly known with <paramref name="newUids"/>,
+/// else 0 to arrived) and expunges (at most -expunged). Below old.Unseen - expunged + (fewest unseen arrivals):
+/// MessageRead (no uidset; messages were read). Above old.Unseen + (most unseen arrivals): FlagsClear \Seen
+/// (no uidset; messages were marked unread). Otherwise nothing: a read and an unread in the same interval
+/// cancel out in the counts.</item>
 /// <item>Other flag changes (only HIGHESTMODSEQ moves) are not visible in counts: nothing.</item>
 /// </list>
 /// UIDVALIDITY changed (RFC 3501 §2.3.1.1: the old UIDs mean nothing any more): one MailboxCreate with
@@ -80,11 +82,17 @@ public static class StatusDelta
             var set = UidSets.Range(old.UidNext == 0 ? 1 : old.UidNext, now.UidNext - 1);
             events.Add(factory.Create(MailEventType.MessageNew, name, delimiter, now.UidValidity, "uid:" + set, totals, set, spam: junk));
         }
-        if (now.Unseen < (long)old.Unseen - expunged)
+        // Arrivals that are unseen: exactly known when the UIDs (and flags) are, else 0 to arrived.
+        long arrivedUnseenMin = 0, arrivedUnseenMax = arrived;
+        if (newUids is not null)
+        {
+            arrivedUnseenMin = arrivedUnseenMax = newUids.Count(n => n.Uid >= old.UidNext && !n.Seen);
+        }
+        if (now.Unseen < (long)old.Unseen - expunged + arrivedUnseenMin)
         {
             events.Add(factory.Create(MailEventType.MessageRead, name, delimiter, now.UidValidity, "count:" + transition, totals, spam: junk));
         }
-        else if (now.Unseen > (long)old.Unseen + arrived)
+        else if (now.Unseen > (long)old.Unseen + arrivedUnseenMax)
         {
             events.Add(factory.Create(MailEventType.FlagsClear, name, delimiter, now.UidValidity, "count:" + transition, totals,
                 flagNames: ["\\Seen"], spam: junk));
@@ -94,4 +102,4 @@ public static class StatusDelta
 }
 
 /// <summary>A new message whose UID the watcher learned (selected mailbox).</summary>
-public sealed record NewUid(uint Uid, long? Size = null, string? From = null, string? Subject = null, bool Junk = false);
+public sealed record NewUid(uint Uid, long? Size = null, string? From = null, string? Subject = null, bool Junk = false, bool Seen = false);

@@ -244,7 +244,8 @@ public sealed partial class AccountWatcher
         var fetched = await client.UidFetchAsync(set, items, ct).ConfigureAwait(false);
         return fetched.Where(f => f.Uid is not null).OrderBy(f => f.Uid).Select(f => new NewUid(
             f.Uid!.Value, f.Rfc822Size, Envelopes.FormatFrom(f.Envelope), Envelopes.Clean(f.Envelope?.Subject),
-            f.Flags is { } fl && SelectedMailbox.Has(fl, "$Junk"))).ToArray();
+            f.Flags is { } fl && SelectedMailbox.Has(fl, "$Junk"),
+            f.Flags is { } fs && SelectedMailbox.Has(fs, "\\Seen"))).ToArray();
     }
 
     /// <summary>SELECT's own EXISTS/RECENT/FLAGS also went to the unsolicited channel: feed them (no-ops for the loaded state).</summary>
