@@ -47,7 +47,20 @@ public sealed partial class BridgeService : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         LogStarting(_watchers.Count, _options.Servers.Count);
-        await Task.WhenAll(_watchers.Select(w => Task.Run(() => w.RunAsync(stoppingToken), CancellationToken.None))).ConfigureAwait(false);
+        // Spread the first connections (5 ms apart: 1,000 accounts over 5 s) so a restart does not
+        // open every connection to a server at the same instant.
+        await Task.WhenAll(_watchers.Select((w, i) => Task.Run(async () =>
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(5 * i), _time, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            await w.RunAsync(stoppingToken).ConfigureAwait(false);
+        }, CancellationToken.None))).ConfigureAwait(false);
     }
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "IMAP bridge: watching {Accounts} accounts on {Servers} servers")]
