@@ -172,6 +172,17 @@ public sealed class ImapServerOptions
     /// <summary>Retry delay after AUTHENTICATIONFAILED: slow, so a wrong password is not hammered.</summary>
     public TimeSpan AuthFailureRetryDelay { get; set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>
+    /// Per-server circuit breaker (shared by the server's accounts): when at least this share of
+    /// connection attempts within <see cref="CircuitSamplingDuration"/> fail (and at least
+    /// <see cref="CircuitMinimumThroughput"/> were made), nobody connects for <see cref="CircuitBreakDuration"/>.
+    /// </summary>
+    public double CircuitFailureRatio { get; set; } = 0.8;
+
+    public int CircuitMinimumThroughput { get; set; } = 4;
+    public TimeSpan CircuitSamplingDuration { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan CircuitBreakDuration { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The accounts this server's watchers log in as, in configuration order.</summary>
     public IEnumerable<AccountOptions> AllAccounts()
     {

@@ -182,6 +182,18 @@ public sealed class DovecotServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Runs <c>doveadm -c ... args</c> (e.g. <c>expunge -u juliet mailbox INBOX uid 1</c>); throws with its output when it fails.</summary>
+    public async Task DoveadmAsync(params string[] args)
+    {
+        var all = new List<string> { "-c", ConfigPath };
+        all.AddRange(args);
+        var (code, output) = await RunAsync(Doveadm, all, null).ConfigureAwait(false);
+        if (code != 0)
+        {
+            throw new InvalidOperationException($"doveadm {string.Join(' ', args)} exited with {code}: {output}\nLog:\n{LogTail()}");
+        }
+    }
+
     /// <summary>Stops Dovecot (doveadm stop, then SIGTERM/SIGKILL by PeerProcess) and starts it again on the same port.</summary>
     public async Task RestartAsync()
     {
