@@ -75,10 +75,16 @@ public sealed class CountingTransport : INotificationTransport
 {
     public ConcurrentDictionary<string, int> ById { get; } = new();
 
+    public ConcurrentQueue<MailEvent> Events { get; } = new();
+
     public string Name => "count";
 
     public void Deliver(in Notification notification)
     {
+        if (notification.Kind == NotificationKind.Event && notification.Event is { } e)
+        {
+            Events.Enqueue(e);
+        }
         if (notification.Kind == NotificationKind.Event && notification.Event?.Id is { } id)
         {
             ById.AddOrUpdate(id, 1, (_, n) => n + 1);

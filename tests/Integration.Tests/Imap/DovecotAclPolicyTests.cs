@@ -1,4 +1,5 @@
 using Aggregators.EventModel;
+using Aggregators.ImapBridge.Imap;
 using Aggregators.Integration.Tests.Peers;
 using Aggregators.Pna.Authorization;
 
@@ -17,7 +18,7 @@ public sealed class DovecotAclPolicyTests(DovecotFixture fixture) : IClassFixtur
     {
         Host = "127.0.0.1",
         Port = Dovecot.Port,
-        Security = ImapBridge.Imap.ImapSecurity.None,
+        Security = ImapSecurity.None,
         AdminUser = DovecotServer.Master.User,
         AdminPassword = DovecotServer.Master.Password,
         // Dovecot's users here are bare names (username_format=%n).
@@ -28,7 +29,7 @@ public sealed class DovecotAclPolicyTests(DovecotFixture fixture) : IClassFixtur
     {
         Host = "127.0.0.1",
         Port = Dovecot.Port,
-        Security = ImapBridge.Imap.ImapSecurity.None,
+        Security = ImapSecurity.None,
         AdminUser = DovecotServer.Master.User,
         AdminPassword = DovecotServer.Master.Password,
     }));
@@ -77,7 +78,7 @@ public sealed class DovecotAclPolicyTests(DovecotFixture fixture) : IClassFixtur
     [Fact]
     public async Task Unreachable_server_denies()
     {
-        var options = new ImapAclOptions { Host = "127.0.0.1", Port = TestPorts.Next(), Security = ImapBridge.Imap.ImapSecurity.None, AdminUser = "a", AdminPassword = "b", TimeoutSeconds = 2 };
+        var options = new ImapAclOptions { Host = "127.0.0.1", Port = TestPorts.Next(), Security = ImapSecurity.None, AdminUser = "a", AdminPassword = "b", TimeoutSeconds = 2 };
         var policy = new ImapAclPolicy(options, new ImapServerAclSource(options));
         var d = await policy.AuthorizeAsync("sip:romeo@example.com", AccountId.Parse("juliet@example.com"), MailboxPath.Inbox, default);
         Assert.False(d.Allowed);
