@@ -1,5 +1,6 @@
 using System.Net;
 using Aggregators.Pna.Authorization;
+using Aggregators.Pna.Bridge;
 using Aggregators.Pna.Dispatch;
 using Aggregators.Pna.Heartbeats;
 using Aggregators.Pna.Ingest;
@@ -104,6 +105,8 @@ public static class PnaApplication
         services.AddSingleton<IngestEndpoint>();
         services.AddSingleton<PnaLifecycle>();
         services.AddHostedService(sp => sp.GetRequiredService<PnaLifecycle>());
+        // The IMAP bridge co-hosted in this process when "Bridge:Enabled" is true (off by default).
+        services.AddCoHostedBridge(configuration);
         return services;
     }
 
