@@ -39,6 +39,29 @@ public sealed class DovecotWatcherTests(DovecotFixture fixture) : IClassFixture<
         await RunScenarioAsync(h, other, user.User);
     }
 
+    [Theory]
+    [InlineData(WatchMode.Auto)]
+    [InlineData(WatchMode.IdleOnly)]
+    public async Task Mail_in_the_junk_special_use_mailbox_is_spam(WatchMode mode)
+    {
+        var user = Dovecot.NewUser();
+        await using (var setup = await Dovecot.ConnectAsync())
+        {
+            await setup.LoginAsync(user.User, user.Password);
+            await setup.CreateAsync("Junk");
+            var junk = Assert.Single((await setup.ListAsync("", "Junk", new ImapListOptions { SpecialUse = true })).Mailboxes);
+            Assert.True(junk.HasAttribute("\\Junk"), "the test Dovecot marks Junk as \\Junk (dovecot.conf namespace inbox)");
+        }
+        await using var h = new WatcherHarness(Dovecot, user, mode);
+        await h.StartAsync();
+        await Dovecot.DeliverAsync(user.User, "cheap pills", "Junk");
+        var e = await h.Sink.WaitCountAsync(0, 1, "MessageNew in Junk");
+        Assert.Equal($"MessageNew Junk uidset=1 flags= totals={T(1, 1, 2, e[0].Totals!.Value.UidValidity)} spam", RecordingSink.Describe(e[0]));
+        await Dovecot.DeliverAsync(user.User, "ham");
+        e = await h.Sink.WaitCountAsync(1, 1, "MessageNew in INBOX");
+        Assert.False(e[0].Spam);
+    }
+
     private async Task RunScenarioAsync(WatcherHarness h, ImapClient other, string user)
     {
         var sink = h.Sink;
@@ -94,13 +117,29 @@ public sealed class DovecotWatcherTests(DovecotFixture fixture) : IClassFixture<
         e = await sink.WaitCountAsync(8, 1, "MailboxRename");
         Assert.Equal($"MailboxRename {box}Done from {box} uidset= flags= totals=", RecordingSink.Describe(e[0]));
 
+        await other.SubscribeAsync(box + "Done");
+        e = await sink.WaitCountAsync(9, 1, "MailboxSubscribe");
+        Assert.Equal($"MailboxSubscribe {box}Done uidset= flags= totals=", RecordingSink.Describe(e[0]));
+        await other.SubscribeAsync(box + "Done", subscribe: false);
+        e = await sink.WaitCountAsync(10, 1, "MailboxUnSubscribe");
+        Assert.Equal($"MailboxUnSubscribe {box}Done uidset= flags= totals=", RecordingSink.Describe(e[0]));
+
         await other.DeleteAsync(box + "Done");
-        e = await sink.WaitCountAsync(9, 1, "MailboxDelete");
+        e = await sink.WaitCountAsync(11, 1, "MailboxDelete");
         Assert.Equal($"MailboxDelete {box}Done uidset= flags= totals=", RecordingSink.Describe(e[0]));
+
+        // Spam (piece 8): a message carrying $Junk.
+        await Dovecot.DeliverAsync(user, "cheap pills");
+        e = await sink.WaitCountAsync(12, 1, "MessageNew (spam later)");
+        var junkUid = uint.Parse(e[0].Uidset!, System.Globalization.CultureInfo.InvariantCulture);
+        await other.NoopAsync(); // the other connection's view learns the new UID (Dovecot syncs views between commands)
+        await other.UidStoreAsync(ImapSequenceSet.Single(junkUid), "+FLAGS", ["$Junk"]);
+        e = await sink.WaitCountAsync(13, 1, "FlagsSet $Junk");
+        Assert.Equal($"FlagsSet INBOX uidset={junkUid} flags=$Junk totals={T(m0 + 1, u0 + 1, junkUid + 1, uv)} spam", RecordingSink.Describe(e[0]));
 
         // Nothing else arrived (no duplicates, no stray events).
         await other.NoopAsync();
-        Assert.Equal(10, sink.Events.Count);
-        Assert.Equal(10, sink.Events.Select(x => x.Id).Distinct().Count());
+        Assert.Equal(14, sink.Events.Count);
+        Assert.Equal(14, sink.Events.Select(x => x.Id).Distinct().Count());
     }
 }

@@ -32,7 +32,7 @@ public sealed class WatcherHarness : IAsyncDisposable
         };
         configure?.Invoke(Options);
         Store = store ?? new InMemoryWatcherStateStore();
-        Watcher = new AccountWatcher(new ImapServerEndpoint(Options), new AccountOptions { Login = account.User, Password = account.Password },
+        Watcher = new AccountWatcher(new ImapServerEndpoint(Options, Environment.GetEnvironmentVariable("BRIDGE_TEST_TRACE") is { Length: > 0 } trace ? new FileLogger(trace) : null), new AccountOptions { Login = account.User, Password = account.Password },
             Sink, Store, NullLogger.Instance);
     }
 
