@@ -41,8 +41,8 @@ public sealed partial class HttpEventSink : BackgroundService, IEventSink
     private readonly string _token;
     private readonly ILogger _logger;
     private readonly ResiliencePipeline _retry;
-    private readonly SemaphoreSlim _queued = new(0, int.MaxValue);
-    private readonly SemaphoreSlim _drained = new(0, int.MaxValue);
+    private readonly SemaphoreSlim _queued = new(0, int.MaxValue); // events were appended
+    private readonly SemaphoreSlim _drained = new(0, int.MaxValue); // events were removed
     private readonly Meter _meter;
     private readonly Counter<long> _delivered;
     private readonly Counter<long> _duplicates;
@@ -147,7 +147,16 @@ public sealed partial class HttpEventSink : BackgroundService, IEventSink
                     $"the delivery queue {_queue.FilePath} stayed full ({_queue.Bytes} of {_queue.MaxBytes} bytes) for {_options.QueueFullTimeout}; is the PNA at {_options.Url} down?");
             }
         }
-        _queued.Release();
+        Signal(_queued);
+    }
+
+    /// <summary>Wakes a waiter; the count stays small (a waiter re-checks the queue itself), so it never overflows.</summary>
+    private static void Signal(SemaphoreSlim signal)
+    {
+        if (signal.CurrentCount == 0)
+        {
+            signal.Release();
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -207,7 +216,7 @@ public sealed partial class HttpEventSink : BackgroundService, IEventSink
     private void Remove(IReadOnlyList<QueuedEvent> batch)
     {
         _queue.Remove(batch);
-        _drained.Release();
+        Signal(_drained);
     }
 
     private enum PostOutcome
