@@ -57,6 +57,20 @@ public sealed class HttpDeliveryOptions
         {
             errors.Add($"{SectionName}:Token or {SectionName}:TokenFile is required (the PNA's ingest token for this bridge)");
         }
+        else if (string.IsNullOrEmpty(Token))
+        {
+            try
+            {
+                if (File.ReadAllText(TokenFile!).Trim().Length == 0)
+                {
+                    errors.Add($"{SectionName}:TokenFile '{TokenFile}' is empty");
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                errors.Add($"{SectionName}:TokenFile '{TokenFile}' cannot be read: {e.Message}");
+            }
+        }
         if (MaxBatchEvents < 1)
         {
             errors.Add($"{SectionName}:MaxBatchEvents must be at least 1");

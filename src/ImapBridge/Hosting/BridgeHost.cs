@@ -25,7 +25,7 @@ public static class BridgeHost
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configureTestServices = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-        // The shipped sample; appsettings.json, environment and command line (added earlier and again below) override it.
+        // The admin's file (copy imapbridge.sample.json); appsettings.json, environment and command line override it.
         builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource
         {
             Path = "imapbridge.json",
