@@ -64,9 +64,20 @@ public sealed class BridgeOptions
                 {
                     errors.Add($"{at}:Accounts:{j}:Login is empty");
                 }
+                if (!Aggregators.EventModel.AccountId.TryParse(a.Account ?? a.Login, out _, out var why))
+                {
+                    errors.Add($"{at}:Accounts:{j}: account id '{a.Account ?? a.Login}' is not usable in events: {why}");
+                }
                 if (a.Password is null && s.MasterUser is null)
                 {
                     errors.Add($"{at}:Accounts:{j}:Password is missing and there is no MasterUser");
+                }
+            }
+            foreach (var u in s.Users)
+            {
+                if (!Aggregators.EventModel.AccountId.TryParse(u, out _, out var why))
+                {
+                    errors.Add($"{at}:Users: '{u}' is not usable as an account id in events: {why}");
                 }
             }
             if (s.PollInterval <= TimeSpan.Zero)

@@ -19,10 +19,39 @@ public sealed class EventFactory
 
     public AccountId Account { get; }
 
-    public static MailboxPath ToPath(string imapName, char? delimiter) =>
-        string.Equals(imapName, "INBOX", StringComparison.OrdinalIgnoreCase)
-            ? MailboxPath.Inbox
-            : MailboxPath.TryFromImap(imapName, delimiter, out var p, out _) ? p : MailboxPath.FromSegments([imapName.Replace('\0', '?')]);
+    /// <summary>
+    /// The notification-side path of an IMAP mailbox name (docs/events.md). A name that cannot be
+    /// expressed as is (empty segments, control characters, too deep or long) is mapped leniently
+    /// (such characters become U+FFFD, empty segments "_") rather than dropping the event.
+    /// </summary>
+    public static MailboxPath ToPath(string imapName, char? delimiter)
+    {
+        if (string.Equals(imapName, "INBOX", StringComparison.OrdinalIgnoreCase))
+        {
+            return MailboxPath.Inbox;
+        }
+        if (MailboxPath.TryFromImap(imapName, delimiter, out var p, out _))
+        {
+            return p;
+        }
+        var segments = (delimiter is { } d ? imapName.Split(d) : [imapName])
+            .Select(seg => seg.Length == 0 ? "_" : new string(seg.Select(c => char.IsControl(c) ? '\uFFFD' : c).ToArray()))
+            .ToList();
+        while (segments.Count > MailboxPath.MaxDepth)
+        {
+            segments[^2] += "_" + segments[^1];
+            segments.RemoveAt(segments.Count - 1);
+        }
+        try
+        {
+            return MailboxPath.FromSegments(segments.ToArray());
+        }
+        catch (FormatException)
+        {
+            // Still too long: a stable stand-in derived from the name.
+            return MailboxPath.FromSegments([Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(imapName)))]);
+        }
+    }
 
     /// <summary>An event about a mailbox; <paramref name="key"/> makes the id (see <see cref="EventIds"/>).</summary>
     public MailEvent Create(

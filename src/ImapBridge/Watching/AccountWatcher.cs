@@ -42,7 +42,6 @@ public sealed partial class AccountWatcher
     private Dictionary<string, MailboxSnapshot> _saved = new(StringComparer.Ordinal);
     private AccountMailboxes? _mailboxes;
     private SelectedMailbox? _selected;
-    private ImapClient? _client;
 
     public AccountWatcher(
         ImapServerEndpoint server, AccountOptions account, IEventSink sink, IWatcherStateStore store,
@@ -76,7 +75,7 @@ public sealed partial class AccountWatcher
         }
     }
 
-    /// <summary>Completes a session of the watcher loop (for tests: the number of sessions started).</summary>
+    /// <summary>The number of sessions (connection attempts) started so far.</summary>
     public int Sessions { get; private set; }
 
     /// <summary>Runs until <paramref name="cancellationToken"/> fires: sessions, with backoff between failed ones.</summary>
@@ -138,7 +137,6 @@ public sealed partial class AccountWatcher
         Sessions++;
         SetStatus(WatcherState.Connecting, null);
         var client = await _server.ConnectAsync(_account, ct).ConfigureAwait(false);
-        _client = client;
         await using var _ = client.ConfigureAwait(false);
         var notify = _server.Options.Mode == WatchMode.Auto && client.Supports("NOTIFY");
         lock (_statusLock)

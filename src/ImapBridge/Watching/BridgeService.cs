@@ -17,7 +17,6 @@ public sealed partial class BridgeService : BackgroundService
     private readonly BridgeOptions _options;
     private readonly IEventSink _sink;
     private readonly IWatcherStateStore _store;
-    private readonly ILoggerFactory _loggers;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly List<AccountWatcher> _watchers = [];
@@ -27,7 +26,6 @@ public sealed partial class BridgeService : BackgroundService
         _options = options.Value;
         _sink = sink;
         _store = store;
-        _loggers = loggers;
         _logger = loggers.CreateLogger<BridgeService>();
         _time = time ?? TimeProvider.System;
         var watcherLogger = loggers.CreateLogger<AccountWatcher>();

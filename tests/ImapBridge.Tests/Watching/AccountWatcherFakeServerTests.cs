@@ -113,6 +113,28 @@ public sealed class AccountWatcherFakeServerTests
     }
 
     [Fact]
+    public async Task A_server_that_stops_answering_is_detected_at_idle_renewal_and_reconnected()
+    {
+        using var server = new FakeImapServer();
+        var sink = new Sink();
+        var watcher = Watcher(server, sink, o => o.CommandTimeout = TimeSpan.FromSeconds(1));
+        using var stop = new CancellationTokenSource();
+        var run = Task.Run(() => watcher.RunAsync(stop.Token));
+        using (var dead = await server.AcceptAsync())
+        {
+            await ServeUntilIdleAsync(dead);
+            Assert.Equal("DONE", await dead.ReadLineAsync()); // and never answered: the connection is dead
+            using var again = await server.AcceptAsync();
+            await ServeUntilIdleAsync(again);
+        }
+        Assert.Equal(2, watcher.Sessions);
+        Assert.Contains("DONE", watcher.Status.LastError, StringComparison.Ordinal);
+        Assert.Empty(sink.Events); // the resync found nothing new: no duplicate of anything
+        await stop.CancelAsync();
+        await run.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
     public async Task Refused_login_is_reported_as_auth_failed_and_retried_only_slowly()
     {
         using var server = new FakeImapServer();
