@@ -8,6 +8,8 @@ set -euo pipefail
 PACKAGES=(
   # IMAP: Dovecot with LMTP and Pigeonhole Sieve
   dovecot-imapd dovecot-lmtpd dovecot-sieve
+  # IMAP: Cyrus 3.6 tools and SASL (imapd/idled are extracted below: cyrus-imapd conflicts with dovecot-imapd)
+  cyrus-common sasl2-bin
   # XMPP: Prosody (lua-unbound avoids its DNS warning) and slixmpp as a real client library
   prosody lua-unbound python3-slixmpp
   # XMPP: ejabberd (the pubsub scenario runs against both servers)
@@ -25,7 +27,27 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
+# Cyrus imapd and idled: `apt-get download` the cyrus-imapd of cyrus-common's version and extract it
+# (testbed-notes, Cyrus section); tests/Integration.Tests/Peers/CyrusServer.cs looks here.
+CYRUS_CACHE=/var/cache/aggregators-tests
+extract_cyrus_imapd() {
+  local version dir
+  version=$(dpkg-query -W -f='${Version}' cyrus-common)
+  dir="$CYRUS_CACHE/cyrus-imapd-$version"
+  if [ -x "$dir/usr/lib/cyrus/bin/imapd" ] && [ -x "$dir/usr/lib/cyrus/bin/idled" ]; then
+    return 0
+  fi
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-test-deps: Cyrus imapd not extracted in $dir; run this script as root" >&2
+    exit 1
+  fi
+  mkdir -p "$CYRUS_CACHE"
+  (cd "$CYRUS_CACHE" && apt-get download -qq "cyrus-imapd=$version" && dpkg-deb -x "cyrus-imapd_${version#*:}_$(dpkg --print-architecture).deb" "$dir")
+  echo "install-test-deps: extracted cyrus-imapd $version into $dir"
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
+  extract_cyrus_imapd
   echo "install-test-deps: all test peers present"
   exit 0
 fi
@@ -49,6 +71,8 @@ trap '[ "$created_policy" = 1 ] && rm -f "$policy"' EXIT
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+extract_cyrus_imapd
 
 # Stock daemons are kept from starting by policy-rc.d above. Nothing is killed here: test
 # instances of the same programs may be running (the tests run their own, from their own

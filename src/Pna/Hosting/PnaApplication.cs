@@ -90,8 +90,9 @@ public static class PnaApplication
             sp.GetRequiredService<PnaMetrics>().ObserveGauges(() => active.Count, () => dispatcher.QueueDepth);
             return dispatcher;
         });
-        // Configured grants plus owner access (Pna:Authorization); anything else is denied.
-        services.AddGrantPolicy();
+        // Pna:Authorization:Policy: configured grants plus owner access (default), the IMAP
+        // server's ACLs, or either; anything else is denied.
+        services.AddAuthorizationPolicy(configuration);
         services.AddHeartbeatOptions();
         // Due heartbeats go through the dispatcher, so they share order and sequence numbers with events.
         services.AddSingleton(sp => new HeartbeatScheduler(
