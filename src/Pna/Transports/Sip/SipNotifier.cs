@@ -730,20 +730,20 @@ public sealed partial class SipNotifier : INotificationTransport
         {
             _host.UpdateTransportState(sub.Id, persist); // stored before the CSeq is used
         }
-        var request = new SipRequest(SipMethods.Notify, SipUri.Parse(s.RemoteTarget));
-        var local = dialog.Transport.LocalEndPoint;
-        request.Headers.Add(SipHeaderNames.Via, $"SIP/2.0/{dialog.Transport.Protocol.ToString().ToUpperInvariant()} {HostPort(local)};branch={SipTransactionKey.NewBranch()};rport");
+        var h = NotifyHeadersOf(dialog);
+        var request = new SipRequest(SipMethods.Notify, h.Target);
+        request.Headers.Add(SipHeaderNames.Via, h.ViaPrefix + SipTransactionKey.NewBranch() + ";rport");
         foreach (var route in s.RouteSet)
         {
             request.Headers.Add(SipHeaderNames.Route, route);
         }
         request.MaxForwards = 70;
-        request.Headers.Add(SipHeaderNames.From, s.LocalUri + ";tag=" + s.LocalTag);
-        request.Headers.Add(SipHeaderNames.To, s.RemoteUri + ";tag=" + s.RemoteTag);
+        request.Headers.Add(SipHeaderNames.From, h.From);
+        request.Headers.Add(SipHeaderNames.To, h.To);
         request.CallId = s.CallId;
         request.CSeq = new SipCSeq(cseq, SipMethods.Notify);
-        request.Headers.Add(SipHeaderNames.Contact, "<" + LocalContact(dialog.Transport) + ">");
-        request.Headers.Add(SipHeaderNames.Event, s.EventId is null ? s.Event : s.Event + ";id=" + s.EventId);
+        request.Headers.Add(SipHeaderNames.Contact, h.Contact);
+        request.Headers.Add(SipHeaderNames.Event, h.Event);
         // RFC 6665 §4.1.3, §8.2.3: active;expires=<remaining> (subscribers time their refresh from it), or terminated;reason=.
         if (terminateReason is null)
         {
@@ -769,6 +769,35 @@ public sealed partial class SipNotifier : INotificationTransport
         request.ContentType = MessageSummary.MediaType;
         request.Body = summary.ToBytes();
         return request;
+    }
+
+    /// <summary>The dialog's constant NOTIFY parts, rebuilt when a target refresh changed the remote target.</summary>
+    private static NotifyHeaders NotifyHeadersOf(NotifierDialog dialog)
+    {
+        var s = dialog.State;
+        string target;
+        lock (dialog.Gate)
+        {
+            target = s.RemoteTarget;
+            if (dialog.Headers is { } cached && ReferenceEquals(cached.RemoteTarget, target))
+            {
+                return cached;
+            }
+        }
+        var transport = dialog.Transport;
+        var built = new NotifyHeaders(
+            target,
+            SipUri.Parse(target),
+            $"SIP/2.0/{transport.Protocol.ToString().ToUpperInvariant()} {HostPort(transport.LocalEndPoint)};branch=",
+            s.LocalUri + ";tag=" + s.LocalTag,
+            s.RemoteUri + ";tag=" + s.RemoteTag,
+            "<" + LocalContact(transport) + ">",
+            s.EventId is null ? s.Event : s.Event + ";id=" + s.EventId);
+        lock (dialog.Gate)
+        {
+            dialog.Headers = built;
+        }
+        return built;
     }
 
     private void OnNotifyCompleted(NotifierDialog dialog, SipClientTransactionResult result, bool final)
