@@ -50,7 +50,7 @@ internal sealed class NotifierDialog(SipDialogState state, ISipTransport transpo
 /// <summary>
 /// A dialog's constant NOTIFY parts, built once instead of per NOTIFY: the parsed remote target
 /// (re-parsed only after a target refresh changes <see cref="SipDialogState.RemoteTarget"/>) and
-/// the Via prefix, From, To, Contact and Event values. The request URI is shared between NOTIFYs
+/// the Via prefix and the From, To, Call-ID, Contact and Event values as the bytes sent. The request URI is shared between NOTIFYs
 /// and only ever read.
 /// </summary>
-internal sealed record NotifyHeaders(string RemoteTarget, Aggregators.Sip.SipUri Target, string ViaPrefix, string From, string To, string Contact, string Event);
+internal sealed record NotifyHeaders(string RemoteTarget, Aggregators.Sip.SipUri Target, string ViaPrefix, byte[] From, byte[] To, byte[] CallId, byte[] Contact, byte[] Event);

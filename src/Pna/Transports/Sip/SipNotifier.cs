@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
+using System.Text;
 using Aggregators.EventModel;
 using Aggregators.EventModel.Bodies;
 using Aggregators.Pna.Subscriptions;
@@ -737,10 +738,10 @@ public sealed partial class SipNotifier : INotificationTransport
         {
             request.Headers.Add(SipHeaderNames.Route, route);
         }
-        request.MaxForwards = 70;
+        request.Headers.Add(SipHeaderNames.MaxForwards, MaxForwards70);
         request.Headers.Add(SipHeaderNames.From, h.From);
         request.Headers.Add(SipHeaderNames.To, h.To);
-        request.CallId = s.CallId;
+        request.Headers.Add(SipHeaderNames.CallId, h.CallId);
         request.CSeq = new SipCSeq(cseq, SipMethods.Notify);
         request.Headers.Add(SipHeaderNames.Contact, h.Contact);
         request.Headers.Add(SipHeaderNames.Event, h.Event);
@@ -771,6 +772,8 @@ public sealed partial class SipNotifier : INotificationTransport
         return request;
     }
 
+    private static readonly ReadOnlyMemory<byte> MaxForwards70 = "70"u8.ToArray(); // §8.1.1.6
+
     /// <summary>The dialog's constant NOTIFY parts, rebuilt when a target refresh changed the remote target.</summary>
     private static NotifyHeaders NotifyHeadersOf(NotifierDialog dialog)
     {
@@ -789,10 +792,11 @@ public sealed partial class SipNotifier : INotificationTransport
             target,
             SipUri.Parse(target),
             $"SIP/2.0/{transport.Protocol.ToString().ToUpperInvariant()} {HostPort(transport.LocalEndPoint)};branch=",
-            s.LocalUri + ";tag=" + s.LocalTag,
-            s.RemoteUri + ";tag=" + s.RemoteTag,
-            "<" + LocalContact(transport) + ">",
-            s.EventId is null ? s.Event : s.Event + ";id=" + s.EventId);
+            Encoding.UTF8.GetBytes(s.LocalUri + ";tag=" + s.LocalTag),
+            Encoding.UTF8.GetBytes(s.RemoteUri + ";tag=" + s.RemoteTag),
+            Encoding.UTF8.GetBytes(s.CallId),
+            Encoding.UTF8.GetBytes("<" + LocalContact(transport) + ">"),
+            Encoding.UTF8.GetBytes(s.EventId is null ? s.Event : s.Event + ";id=" + s.EventId));
         lock (dialog.Gate)
         {
             dialog.Headers = built;
