@@ -100,7 +100,8 @@ public sealed class SipHeaderCollection : IEnumerable<SipHeaderField>
         return -1;
     }
 
-    private static bool NameIs(SipHeaderField f, string name) =>
+    /// <summary>True when the field has this (canonical) name.</summary>
+    internal static bool NameIs(SipHeaderField f, string name) =>
         ReferenceEquals(f.Name, name) || string.Equals(f.Name, name, StringComparison.OrdinalIgnoreCase);
 
     public List<SipHeaderField>.Enumerator GetEnumerator() => _fields.GetEnumerator();
