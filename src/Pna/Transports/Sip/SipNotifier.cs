@@ -733,7 +733,7 @@ public sealed partial class SipNotifier : INotificationTransport
         }
         var h = NotifyHeadersOf(dialog);
         var request = new SipRequest(SipMethods.Notify, h.Target);
-        request.Headers.Add(SipHeaderNames.Via, h.ViaPrefix + SipTransactionKey.NewBranch() + ";rport");
+        request.Headers.Add(SipHeaderNames.Via, ViaValue(h.ViaPrefix, SipTransactionKey.NewBranch()));
         foreach (var route in s.RouteSet)
         {
             request.Headers.Add(SipHeaderNames.Route, route);
@@ -772,6 +772,18 @@ public sealed partial class SipNotifier : INotificationTransport
         return request;
     }
 
+    /// <summary>The top Via value (§8.1.1.7, RFC 3581 rport) as bytes, from the dialog's prefix and a fresh branch.</summary>
+    private static byte[] ViaValue(byte[] prefix, string branch)
+    {
+        var value = new byte[prefix.Length + branch.Length + Rport.Length];
+        prefix.CopyTo(value, 0);
+        Encoding.ASCII.GetBytes(branch, value.AsSpan(prefix.Length));
+        Rport.CopyTo(value.AsSpan(prefix.Length + branch.Length));
+        return value;
+    }
+
+    private static ReadOnlySpan<byte> Rport => ";rport"u8;
+
     private static readonly ReadOnlyMemory<byte> MaxForwards70 = "70"u8.ToArray(); // §8.1.1.6
 
     /// <summary>The dialog's constant NOTIFY parts, rebuilt when a target refresh changed the remote target.</summary>
@@ -791,7 +803,7 @@ public sealed partial class SipNotifier : INotificationTransport
         var built = new NotifyHeaders(
             target,
             SipUri.Parse(target),
-            $"SIP/2.0/{transport.Protocol.ToString().ToUpperInvariant()} {HostPort(transport.LocalEndPoint)};branch=",
+            Encoding.UTF8.GetBytes($"SIP/2.0/{transport.Protocol.ToString().ToUpperInvariant()} {HostPort(transport.LocalEndPoint)};branch="),
             Encoding.UTF8.GetBytes(s.LocalUri + ";tag=" + s.LocalTag),
             Encoding.UTF8.GetBytes(s.RemoteUri + ";tag=" + s.RemoteTag),
             Encoding.UTF8.GetBytes(s.CallId),
