@@ -17,7 +17,7 @@ using Microsoft.Extensions.DependencyInjection;
 // loopback), N subscriptions made by real SUBSCRIBEs from a sink in a child process that answers
 // every NOTIFY with 200 OK, events injected at a steady rate through IEventIngest. Prints
 // NOTIFYs/s, PNA CPU µs per NOTIFY, out-of-order and stale-final counts, memory per subscription.
-// Usage: SipNotifyLoad [--subs 2000] [--accounts 1|N] [--rate 20000] [--duration 10]
+// Usage: SipNotifyLoad [--subs 2000] [--accounts 1|N] [--rate 20000] [--duration 10] [--alloc-types]
 //        (the child runs as: SipNotifyLoad --sink <pna-port> <subs> <accounts>)
 
 if (args.Length > 0 && args[0] == "--sink")
@@ -79,6 +79,8 @@ try
 
     // Measured window: steady injection, 1 ms ticks.
     var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+    var allocated0 = GC.GetTotalAllocatedBytes(precise: true);
+    using var allocationSampler = args.Contains("--alloc-types") ? new AllocationSampler() : null;
     var sent0 = notifier.NotifiesSent;
     var clock = Stopwatch.StartNew();
     long injected = 0;
@@ -116,6 +118,7 @@ try
     while ((notifier.NotifiesSent != last || notifier.BusyDialogs > 0) && DateTime.UtcNow < drainUntil);
     Console.WriteLine($"drained              {notifier.BusyDialogs} dialogs still busy");
     var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
+    var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated0;
     var notifies = notifier.NotifiesSent - sent0;
 
     // The final truth per account, for the sink's stale-final check.
@@ -132,8 +135,10 @@ try
     Console.WriteLine($"events injected      {injected} in {elapsed.TotalSeconds:0.0} s ({injected / elapsed.TotalSeconds:0}/s)");
     Console.WriteLine($"NOTIFYs sent         {notifies} ({notifies / (elapsed.TotalSeconds + 1):0}/s incl. the drain)");
     Console.WriteLine($"PNA CPU per NOTIFY   {cpu.TotalMicroseconds / Math.Max(1, notifies):0.0} µs (process CPU {cpu.TotalSeconds:0.00} s, ingest and dispatch included)");
+    Console.WriteLine($"allocated per NOTIFY {allocated / (double)Math.Max(1, notifies):0} bytes (managed, whole process over the window and drain; load-independent)");
     Console.WriteLine($"memory per sub       {(memoryAfter - memoryBefore) / (double)subs:0} bytes (managed heap delta)");
     Console.WriteLine($"sink                 {report}");
+    allocationSampler?.Print(notifies);
     await app.StopAsync();
     return 0;
 }

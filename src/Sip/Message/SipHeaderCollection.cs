@@ -22,7 +22,8 @@ public sealed class SipHeaderCollection : IEnumerable<SipHeaderField>
 {
     private readonly List<SipHeaderField> _fields;
 
-    public SipHeaderCollection() => _fields = [];
+    // Room for a typical request's fields at once (a NOTIFY has 11-12): no 4 → 8 → 16 regrowth per message.
+    public SipHeaderCollection() => _fields = new(12);
     internal SipHeaderCollection(int capacity) => _fields = new(capacity);
 
     public int Count => _fields.Count;
@@ -99,7 +100,8 @@ public sealed class SipHeaderCollection : IEnumerable<SipHeaderField>
         return -1;
     }
 
-    private static bool NameIs(SipHeaderField f, string name) =>
+    /// <summary>True when the field has this (canonical) name.</summary>
+    internal static bool NameIs(SipHeaderField f, string name) =>
         ReferenceEquals(f.Name, name) || string.Equals(f.Name, name, StringComparison.OrdinalIgnoreCase);
 
     public List<SipHeaderField>.Enumerator GetEnumerator() => _fields.GetEnumerator();

@@ -124,8 +124,10 @@ public abstract class SipMessage
     private List<SipAuthValue> ParseAll(string name)
     {
         var list = new List<SipAuthValue>();
-        foreach (var f in Headers.GetAll(name))
+        name = SipHeaderNames.Canonicalize(name);
+        foreach (var f in Headers) // the struct enumerator: no iterator object per parse
         {
+            if (!SipHeaderCollection.NameIs(f, name)) continue;
             try
             {
                 list.Add(SipAuthValue.Parse(f.RawValue.Span));
@@ -142,8 +144,10 @@ public abstract class SipMessage
     private List<T> ParseList<T>(string name, ListItemParser<T> item)
     {
         var list = new List<T>();
-        foreach (var f in Headers.GetAll(name))
+        name = SipHeaderNames.Canonicalize(name);
+        foreach (var f in Headers) // the struct enumerator: no iterator object per parse
         {
+            if (!SipHeaderCollection.NameIs(f, name)) continue;
             try
             {
                 var r = new SipReader(f.RawValue.Span);

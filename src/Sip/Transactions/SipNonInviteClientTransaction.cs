@@ -22,30 +22,30 @@ public sealed record SipClientTransactionResult(SipClientTransactionOutcome Outc
 /// Terminated, retransmitting on unreliable transports with timer E (T1 doubling up to T2),
 /// timing out with timer F (64*T1), absorbing response retransmissions for timer K (T4).
 /// </summary>
-public sealed class SipNonInviteClientTransaction
+public sealed class SipNonInviteClientTransaction : ISipTimerTarget
 {
     private readonly Lock _lock = new();
     private readonly ISipTransport _transport;
     private readonly IPEndPoint _destination;
     private readonly SipTimerSettings _timers;
-    private readonly TimeProvider _time;
+    private readonly SipTimerQueue _timerQueue;
     private readonly Action<SipResponse>? _onProvisional;
     private readonly Action<SipNonInviteClientTransaction> _onTerminated;
     private readonly TaskCompletionSource<SipClientTransactionResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private ITimer? _timerE;
-    private ITimer? _timerF;
-    private ITimer? _timerK;
+    private SipTimerEntry? _timerE;
+    private SipTimerEntry? _timerF;
+    private SipTimerEntry? _timerK;
     private TimeSpan _intervalE;
 
     internal SipNonInviteClientTransaction(SipTransactionKey key, SipRequest request, ISipTransport transport, IPEndPoint destination,
-        SipTimerSettings timers, TimeProvider time, Action<SipResponse>? onProvisional, Action<SipNonInviteClientTransaction> onTerminated)
+        SipTimerSettings timers, SipTimerQueue timerQueue, Action<SipResponse>? onProvisional, Action<SipNonInviteClientTransaction> onTerminated)
     {
         Key = key;
         Request = request;
         _transport = transport;
         _destination = destination;
         _timers = timers;
-        _time = time;
+        _timerQueue = timerQueue;
         _onProvisional = onProvisional;
         _onTerminated = onTerminated;
     }
@@ -64,11 +64,11 @@ public sealed class SipNonInviteClientTransaction
     {
         lock (_lock)
         {
-            _timerF = _time.CreateTimer(_ => OnTimerF(), null, _timers.TransactionTimeout, Timeout.InfiniteTimeSpan);
+            _timerF = _timerQueue.Schedule(this, SipTimerKind.F, _timers.TransactionTimeout);
             if (!_transport.IsReliable)
             {
                 _intervalE = _timers.T1;
-                _timerE = _time.CreateTimer(_ => OnTimerE(), null, _intervalE, Timeout.InfiniteTimeSpan);
+                _timerE = _timerQueue.Schedule(this, SipTimerKind.E, _intervalE);
             }
         }
         Send();
@@ -103,6 +103,16 @@ public sealed class SipNonInviteClientTransaction
         }
     }
 
+    void ISipTimerTarget.OnTimer(SipTimerKind kind)
+    {
+        switch (kind)
+        {
+            case SipTimerKind.E: OnTimerE(); break;
+            case SipTimerKind.F: OnTimerF(); break;
+            default: Terminate(null); break; // timer K
+        }
+    }
+
     // Timer E: retransmit; in Trying the interval doubles up to T2, in Proceeding it is T2 (§17.1.2.2).
     private void OnTimerE()
     {
@@ -110,7 +120,7 @@ public sealed class SipNonInviteClientTransaction
         {
             if (State is not (SipTransactionState.Trying or SipTransactionState.Proceeding)) return;
             _intervalE = State == SipTransactionState.Trying ? Min(_intervalE * 2, _timers.T2) : _timers.T2;
-            _timerE?.Change(_intervalE, Timeout.InfiniteTimeSpan);
+            _timerE = _timerQueue.Schedule(this, SipTimerKind.E, _intervalE);
         }
         Send();
     }
@@ -146,11 +156,11 @@ public sealed class SipNonInviteClientTransaction
                     break;
                 case SipTransactionState.Trying or SipTransactionState.Proceeding:
                     State = SipTransactionState.Completed;
-                    _timerE?.Dispose();
-                    _timerF?.Dispose();
+                    _timerE?.Cancel();
+                    _timerF?.Cancel();
                     _completion.TrySetResult(new SipClientTransactionResult(SipClientTransactionOutcome.Response, response));
                     if (_transport.IsReliable) after = () => Terminate(null);
-                    else _timerK = _time.CreateTimer(_ => Terminate(null), null, _timers.T4, Timeout.InfiniteTimeSpan);
+                    else _timerK = _timerQueue.Schedule(this, SipTimerKind.K, _timers.T4);
                     break;
                 default:
                     return; // Completed: response retransmissions are absorbed
@@ -165,9 +175,9 @@ public sealed class SipNonInviteClientTransaction
         {
             if (State == SipTransactionState.Terminated) return;
             State = SipTransactionState.Terminated;
-            _timerE?.Dispose();
-            _timerF?.Dispose();
-            _timerK?.Dispose();
+            _timerE?.Cancel();
+            _timerF?.Cancel();
+            _timerK?.Cancel();
         }
         if (result is not null) _completion.TrySetResult(result);
         _onTerminated(this);

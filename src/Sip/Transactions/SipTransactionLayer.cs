@@ -12,6 +12,7 @@ public sealed class SipTransactionLayer(SipTimerSettings? timers = null, TimePro
 {
     private readonly SipTimerSettings _timers = timers ?? SipTimerSettings.Default;
     private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly SipTimerQueue _clientTimers = new(time ?? TimeProvider.System);
     private readonly ConcurrentDictionary<SipTransactionKey, SipNonInviteClientTransaction> _clients = new();
     private readonly ConcurrentDictionary<SipTransactionKey, SipNonInviteServerTransaction> _servers = new();
 
@@ -28,7 +29,7 @@ public sealed class SipTransactionLayer(SipTimerSettings? timers = null, TimePro
             throw new NotSupportedException("only non-INVITE transactions are implemented");
         if (SipTransactionKey.ForClientRequest(request) is not { } key || !SipTransactionKey.IsRfc3261Branch(key.Branch))
             throw new ArgumentException("the request needs a top Via with an RFC 3261 branch", nameof(request));
-        var tx = new SipNonInviteClientTransaction(key, request, transport, destination, _timers, _time, onProvisional, t => _clients.TryRemove(new(t.Key, t)));
+        var tx = new SipNonInviteClientTransaction(key, request, transport, destination, _timers, _clientTimers, onProvisional, t => _clients.TryRemove(new(t.Key, t)));
         if (!_clients.TryAdd(key, tx)) throw new InvalidOperationException($"a client transaction with branch {key.Branch} exists");
         tx.Start();
         return tx;

@@ -43,8 +43,10 @@ public sealed partial class SipUdpTransport : ISipTransport
 
     public async ValueTask SendAsync(SipMessage message, IPEndPoint remote, CancellationToken cancellationToken = default)
     {
-        var bytes = SipMessageWriter.ToBytes(message);
-        await _socket.SendToAsync(bytes, SocketFlags.None, remote, cancellationToken).ConfigureAwait(false);
+        // Written into a pooled buffer and sent from it: no array per datagram (timer E resends too).
+        using var buffer = new PooledBufferWriter(1024 + message.Body.Length);
+        SipMessageWriter.Write(message, buffer);
+        await _socket.SendToAsync(buffer.WrittenMemory, SocketFlags.None, remote, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task ReceiveLoopAsync()

@@ -41,5 +41,16 @@ internal sealed class NotifierDialog(SipDialogState state, ISipTransport transpo
 
     public ITimer? ExpiryTimer { get; set; }
 
+    /// <summary>The parts of every NOTIFY that do not change between NOTIFYs of this dialog (see <see cref="NotifyHeaders"/>).</summary>
+    public NotifyHeaders? Headers { get; set; }
+
     public (string, string, string) Key => (State.CallId, State.LocalTag, State.RemoteTag);
 }
+
+/// <summary>
+/// A dialog's constant NOTIFY parts, built once instead of per NOTIFY: the parsed remote target
+/// (re-parsed only after a target refresh changes <see cref="SipDialogState.RemoteTarget"/>) and
+/// the Via prefix and the From, To, Call-ID, Contact and Event values as the bytes sent. The request URI is shared between NOTIFYs
+/// and only ever read.
+/// </summary>
+internal sealed record NotifyHeaders(string RemoteTarget, Aggregators.Sip.SipUri Target, byte[] ViaPrefix, byte[] From, byte[] To, byte[] CallId, byte[] Contact, byte[] Event);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
+using System.Text;
 using Aggregators.EventModel;
 using Aggregators.EventModel.Bodies;
 using Aggregators.Pna.Subscriptions;
@@ -730,20 +731,20 @@ public sealed partial class SipNotifier : INotificationTransport
         {
             _host.UpdateTransportState(sub.Id, persist); // stored before the CSeq is used
         }
-        var request = new SipRequest(SipMethods.Notify, SipUri.Parse(s.RemoteTarget));
-        var local = dialog.Transport.LocalEndPoint;
-        request.Headers.Add(SipHeaderNames.Via, $"SIP/2.0/{dialog.Transport.Protocol.ToString().ToUpperInvariant()} {HostPort(local)};branch={SipTransactionKey.NewBranch()};rport");
+        var h = NotifyHeadersOf(dialog);
+        var request = new SipRequest(SipMethods.Notify, h.Target);
+        request.Headers.Add(SipHeaderNames.Via, ViaValue(h.ViaPrefix, SipTransactionKey.NewBranch()));
         foreach (var route in s.RouteSet)
         {
             request.Headers.Add(SipHeaderNames.Route, route);
         }
-        request.MaxForwards = 70;
-        request.Headers.Add(SipHeaderNames.From, s.LocalUri + ";tag=" + s.LocalTag);
-        request.Headers.Add(SipHeaderNames.To, s.RemoteUri + ";tag=" + s.RemoteTag);
-        request.CallId = s.CallId;
+        request.Headers.Add(SipHeaderNames.MaxForwards, MaxForwards70);
+        request.Headers.Add(SipHeaderNames.From, h.From);
+        request.Headers.Add(SipHeaderNames.To, h.To);
+        request.Headers.Add(SipHeaderNames.CallId, h.CallId);
         request.CSeq = new SipCSeq(cseq, SipMethods.Notify);
-        request.Headers.Add(SipHeaderNames.Contact, "<" + LocalContact(dialog.Transport) + ">");
-        request.Headers.Add(SipHeaderNames.Event, s.EventId is null ? s.Event : s.Event + ";id=" + s.EventId);
+        request.Headers.Add(SipHeaderNames.Contact, h.Contact);
+        request.Headers.Add(SipHeaderNames.Event, h.Event);
         // RFC 6665 §4.1.3, §8.2.3: active;expires=<remaining> (subscribers time their refresh from it), or terminated;reason=.
         if (terminateReason is null)
         {
@@ -769,6 +770,50 @@ public sealed partial class SipNotifier : INotificationTransport
         request.ContentType = MessageSummary.MediaType;
         request.Body = summary.ToBytes();
         return request;
+    }
+
+    /// <summary>The top Via value (§8.1.1.7, RFC 3581 rport) as bytes, from the dialog's prefix and a fresh branch.</summary>
+    private static byte[] ViaValue(byte[] prefix, string branch)
+    {
+        var value = new byte[prefix.Length + branch.Length + Rport.Length];
+        prefix.CopyTo(value, 0);
+        Encoding.ASCII.GetBytes(branch, value.AsSpan(prefix.Length));
+        Rport.CopyTo(value.AsSpan(prefix.Length + branch.Length));
+        return value;
+    }
+
+    private static ReadOnlySpan<byte> Rport => ";rport"u8;
+
+    private static readonly ReadOnlyMemory<byte> MaxForwards70 = "70"u8.ToArray(); // §8.1.1.6
+
+    /// <summary>The dialog's constant NOTIFY parts, rebuilt when a target refresh changed the remote target.</summary>
+    private static NotifyHeaders NotifyHeadersOf(NotifierDialog dialog)
+    {
+        var s = dialog.State;
+        string target;
+        lock (dialog.Gate)
+        {
+            target = s.RemoteTarget;
+            if (dialog.Headers is { } cached && ReferenceEquals(cached.RemoteTarget, target))
+            {
+                return cached;
+            }
+        }
+        var transport = dialog.Transport;
+        var built = new NotifyHeaders(
+            target,
+            SipUri.Parse(target),
+            Encoding.UTF8.GetBytes($"SIP/2.0/{transport.Protocol.ToString().ToUpperInvariant()} {HostPort(transport.LocalEndPoint)};branch="),
+            Encoding.UTF8.GetBytes(s.LocalUri + ";tag=" + s.LocalTag),
+            Encoding.UTF8.GetBytes(s.RemoteUri + ";tag=" + s.RemoteTag),
+            Encoding.UTF8.GetBytes(s.CallId),
+            Encoding.UTF8.GetBytes("<" + LocalContact(transport) + ">"),
+            Encoding.UTF8.GetBytes(s.EventId is null ? s.Event : s.Event + ";id=" + s.EventId));
+        lock (dialog.Gate)
+        {
+            dialog.Headers = built;
+        }
+        return built;
     }
 
     private void OnNotifyCompleted(NotifierDialog dialog, SipClientTransactionResult result, bool final)
