@@ -126,11 +126,13 @@ public sealed class AccountWatcherFakeServerTests
             Assert.Equal("DONE", await dead.ReadLineAsync()); // and never answered: the connection is dead
             using var again = await server.AcceptAsync();
             await ServeUntilIdleAsync(again);
+            // Checked while the second session is still open: closing it (end of this block)
+            // is itself a connection error that would replace LastError.
+            Assert.Equal(2, watcher.Sessions);
+            Assert.Contains("DONE", watcher.Status.LastError, StringComparison.Ordinal);
+            Assert.Empty(sink.Events); // the resync found nothing new: no duplicate of anything
+            await stop.CancelAsync();
         }
-        Assert.Equal(2, watcher.Sessions);
-        Assert.Contains("DONE", watcher.Status.LastError, StringComparison.Ordinal);
-        Assert.Empty(sink.Events); // the resync found nothing new: no duplicate of anything
-        await stop.CancelAsync();
         await run.WaitAsync(TimeSpan.FromSeconds(10));
     }
 
