@@ -98,14 +98,14 @@ public sealed class CyrusServer : IAsyncDisposable
         var sasldb = Path.Combine(Directory, "sasldb2");
         foreach (var (user, password) in new[] { Admin, Juliet, Romeo })
         {
-            var (code, output) = await RunAsync(SaslPasswd, ["-p", "-c", "-f", sasldb, "-u", ServerName, user], password).ConfigureAwait(false);
+            var (code, output) = await PeerCommand.RunAsync(SaslPasswd, ["-p", "-c", "-f", sasldb, "-u", ServerName, user], password).ConfigureAwait(false);
             if (code != 0)
             {
                 throw new InvalidOperationException($"saslpasswd2 for {user} exited with {code}: {output}");
             }
         }
         // makedirs ignores -C (testbed notes): the tree is owned by cyrus:mail by hand.
-        var (chown, chownOutput) = await RunAsync("/bin/chown", ["-R", "cyrus:mail", Directory], null).ConfigureAwait(false);
+        var (chown, chownOutput) = await PeerCommand.RunAsync("/bin/chown", ["-R", "cyrus:mail", Directory], null).ConfigureAwait(false);
         if (chown != 0)
         {
             throw new InvalidOperationException($"chown -R cyrus:mail {Directory} failed: {chownOutput}");
@@ -153,7 +153,7 @@ public sealed class CyrusServer : IAsyncDisposable
         }
         args.Add(user);
         var message = $"From: {from}\r\nTo: {user}@example.com\r\nSubject: {subject}\r\nMessage-ID: <{Guid.NewGuid():N}@example.com>\r\n\r\nHello.\r\n";
-        var (code, output) = await RunAsync(Deliver, args, message).ConfigureAwait(false);
+        var (code, output) = await PeerCommand.RunAsync(Deliver, args, message).ConfigureAwait(false);
         if (code != 0)
         {
             throw new InvalidOperationException($"deliver {string.Join(' ', args)} exited with {code}: {output}");
@@ -194,40 +194,6 @@ public sealed class CyrusServer : IAsyncDisposable
             await Task.Delay(50).ConfigureAwait(false);
         }
         throw new TimeoutException($"cyrus gave no greeting on 127.0.0.1:{Port} within {timeout} ({last?.Message}). Output:\n{_process?.Tail()}");
-    }
-
-    private static async Task<(int Code, string Output)> RunAsync(string file, IEnumerable<string> args, string? stdin)
-    {
-        var psi = new ProcessStartInfo(file)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
-        if (stdin is not null)
-        {
-            await p.StandardInput.WriteAsync(stdin).ConfigureAwait(false);
-        }
-        p.StandardInput.Close();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        try
-        {
-            await p.WaitForExitAsync(cts.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', psi.ArgumentList)} did not finish within 20 s");
-        }
-        return (p.ExitCode, await stdout.ConfigureAwait(false) + await stderr.ConfigureAwait(false));
     }
 
     public async ValueTask DisposeAsync()

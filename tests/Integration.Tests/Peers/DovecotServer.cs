@@ -175,7 +175,7 @@ public sealed class DovecotServer : IAsyncDisposable
             args.AddRange(["-m", mailbox]);
         }
         var message = $"From: {from}\r\nTo: {user}@example.com\r\nSubject: {subject}\r\nMessage-ID: <{Guid.NewGuid():N}@example.com>\r\n\r\nHello.\r\n";
-        var (code, output) = await RunAsync(Lda, args, message).ConfigureAwait(false);
+        var (code, output) = await PeerCommand.RunAsync(Lda, args, message).ConfigureAwait(false);
         if (code != 0)
         {
             throw new InvalidOperationException($"dovecot-lda {string.Join(' ', args)} exited with {code}: {output}\nLog:\n{LogTail()}");
@@ -187,7 +187,7 @@ public sealed class DovecotServer : IAsyncDisposable
     {
         var all = new List<string> { "-c", ConfigPath };
         all.AddRange(args);
-        var (code, output) = await RunAsync(Doveadm, all, null).ConfigureAwait(false);
+        var (code, output) = await PeerCommand.RunAsync(Doveadm, all, null).ConfigureAwait(false);
         if (code != 0)
         {
             throw new InvalidOperationException($"doveadm {string.Join(' ', args)} exited with {code}: {output}\nLog:\n{LogTail()}");
@@ -207,7 +207,7 @@ public sealed class DovecotServer : IAsyncDisposable
         {
             return;
         }
-        await RunAsync(Doveadm, ["-c", ConfigPath, "stop"], null).ConfigureAwait(false);
+        await PeerCommand.RunAsync(Doveadm, ["-c", ConfigPath, "stop"], null).ConfigureAwait(false);
         await _process.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         await _process.DisposeAsync().ConfigureAwait(false);
         _process = null;
@@ -224,40 +224,6 @@ public sealed class DovecotServer : IAsyncDisposable
         {
             return $"(no log: {e.Message})";
         }
-    }
-
-    private static async Task<(int Code, string Output)> RunAsync(string file, IEnumerable<string> args, string? stdin)
-    {
-        var psi = new ProcessStartInfo(file)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
-        if (stdin is not null)
-        {
-            await p.StandardInput.WriteAsync(stdin).ConfigureAwait(false);
-        }
-        p.StandardInput.Close();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        try
-        {
-            await p.WaitForExitAsync(cts.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', psi.ArgumentList)} did not finish within 20 s");
-        }
-        return (p.ExitCode, await stdout.ConfigureAwait(false) + await stderr.ConfigureAwait(false));
     }
 
     public async ValueTask DisposeAsync()

@@ -53,20 +53,11 @@ public sealed class ProsodyServer : IAsyncLifetime
 
     private async Task RegisterAsync(string user, string host, string password)
     {
-        using var ctl = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(Prosodyctl,
-            ["--config", ConfigPath, "register", user, host, password])
+        var (code, output) = await PeerCommand.RunAsync(
+            Prosodyctl, ["--config", ConfigPath, "register", user, host, password], null, TimeSpan.FromSeconds(30));
+        if (code != 0)
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        })!;
-        var output = ctl.StandardOutput.ReadToEndAsync();
-        var errors = ctl.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await ctl.WaitForExitAsync(cts.Token);
-        if (ctl.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"prosodyctl register {user} {host} failed ({ctl.ExitCode}): {await output}{await errors}");
+            throw new InvalidOperationException($"prosodyctl register {user} {host} failed ({code}): {output}");
         }
     }
 
