@@ -102,7 +102,7 @@ public sealed class ImapAclPolicyTests
     [Fact]
     public async Task Answers_are_cached_until_expiry_so_a_revocation_applies_within_it()
     {
-        var time = new FakeTimeProvider();
+        var time = new ManualTimeProvider();
         var source = new FakeAclSource();
         source.Acl.Add(KeyValuePair.Create("romeo@example.com", "lr"));
         var policy = new ImapAclPolicy(Options(cacheSeconds: 60), source, time);

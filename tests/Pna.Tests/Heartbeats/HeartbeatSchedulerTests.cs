@@ -10,7 +10,7 @@ namespace Aggregators.Pna.Tests.Heartbeats;
 
 public class HeartbeatSchedulerTests
 {
-    private readonly FakeTimeProvider _time = new();
+    private readonly ManualTimeProvider _time = new();
     private readonly List<(Subscription Subscription, long At)> _fired = [];
 
     private HeartbeatScheduler NewScheduler(HeartbeatOptions? options = null) =>

@@ -12,7 +12,7 @@ namespace Aggregators.Pna.Tests.Sip;
 
 public class SipNotifierTests
 {
-    private readonly FakeTimeProvider _time = new();
+    private readonly ManualTimeProvider _time = new();
     private readonly FakeSipHost _host = new();
     private readonly RecordingSipTransport _transport = new();
 

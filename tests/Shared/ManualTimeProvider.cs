@@ -1,16 +1,24 @@
-namespace Aggregators.Pna.Tests.Heartbeats;
+namespace Aggregators.Tests.Shared;
 
 /// <summary>
 /// A TimeProvider whose clock moves only when a test calls <see cref="Advance"/>; timers created
-/// on it (PeriodicTimer included) fire during Advance, in due order. Timestamps start far from
-/// zero and run at 1 GHz so unit conversions are exercised.
+/// on it (PeriodicTimer included) fire during Advance, in due order (equal due times in the
+/// order they were armed). Timestamps start far from zero and run at 1 GHz so unit conversions
+/// are exercised. Shared by every test project (tests/Directory.Build.props links it in).
 /// </summary>
-internal sealed class FakeTimeProvider : TimeProvider
+internal sealed class ManualTimeProvider : TimeProvider
 {
     private readonly Lock _lock = new();
-    private readonly List<FakeTimer> _timers = [];
+    private readonly List<ManualTimer> _timers = [];
     private long _timestamp = 7_000_000_000_000;
-    private DateTimeOffset _utcNow = new(2026, 11, 21, 12, 0, 0, TimeSpan.Zero);
+    private DateTimeOffset _utcNow;
+
+    public ManualTimeProvider()
+        : this(new DateTimeOffset(2026, 11, 21, 12, 0, 0, TimeSpan.Zero))
+    {
+    }
+
+    public ManualTimeProvider(DateTimeOffset start) => _utcNow = start;
 
     public override long TimestampFrequency => 1_000_000_000;
 
@@ -43,7 +51,7 @@ internal sealed class FakeTimeProvider : TimeProvider
         }
         while (true)
         {
-            FakeTimer? next = null;
+            ManualTimer? next = null;
             lock (_lock)
             {
                 foreach (var t in _timers)
@@ -70,7 +78,7 @@ internal sealed class FakeTimeProvider : TimeProvider
 
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
-        var timer = new FakeTimer(this, callback, state);
+        var timer = new ManualTimer(this, callback, state);
         timer.Change(dueTime, period);
         lock (_lock)
         {
@@ -79,7 +87,7 @@ internal sealed class FakeTimeProvider : TimeProvider
         return timer;
     }
 
-    private sealed class FakeTimer(FakeTimeProvider owner, TimerCallback callback, object? state) : ITimer
+    private sealed class ManualTimer(ManualTimeProvider owner, TimerCallback callback, object? state) : ITimer
     {
         public TimerCallback Callback { get; } = callback;
         public object? State { get; } = state;
