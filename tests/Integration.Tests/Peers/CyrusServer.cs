@@ -160,41 +160,9 @@ public sealed class CyrusServer : IAsyncDisposable
         }
     }
 
-    private async Task WaitForGreetingAsync(TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        Exception? last = null;
-        while (DateTime.UtcNow < deadline)
-        {
-            if (_process!.HasExited)
-            {
-                throw new InvalidOperationException($"cyrus master exited before greeting (it logs only to syslog). Output:\n{_process.Tail()}");
-            }
-            try
-            {
-                using var client = new TcpClient();
-                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                await client.ConnectAsync(IPAddress.Loopback, Port, cts.Token).ConfigureAwait(false);
-                var buffer = new byte[1024];
-                var n = await client.GetStream().ReadAsync(buffer, cts.Token).ConfigureAwait(false);
-                var line = Encoding.ASCII.GetString(buffer, 0, n);
-                if (line.StartsWith("* OK", StringComparison.Ordinal))
-                {
-                    if (line.Contains(ServerName, StringComparison.Ordinal))
-                    {
-                        return;
-                    }
-                    throw new InvalidOperationException($"another IMAP server answers on 127.0.0.1:{Port}: {line.Trim()}");
-                }
-            }
-            catch (Exception e) when (e is SocketException or IOException or OperationCanceledException)
-            {
-                last = e;
-            }
-            await Task.Delay(50).ConfigureAwait(false);
-        }
-        throw new TimeoutException($"cyrus gave no greeting on 127.0.0.1:{Port} within {timeout} ({last?.Message}). Output:\n{_process?.Tail()}");
-    }
+    private Task WaitForGreetingAsync(TimeSpan timeout) =>
+        ImapGreeting.WaitAsync(_process!, Port, ServerName, timeout, "cyrus master",
+            () => $"(Cyrus logs only to syslog.) Output:\n{_process?.Tail()}");
 
     public async ValueTask DisposeAsync()
     {

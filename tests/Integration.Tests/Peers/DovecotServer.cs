@@ -130,41 +130,9 @@ public sealed class DovecotServer : IAsyncDisposable
     }
 
     /// <summary>Readiness is the IMAP greeting, not just a bound port.</summary>
-    private async Task WaitForGreetingAsync(TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        Exception? last = null;
-        while (DateTime.UtcNow < deadline)
-        {
-            if (_process!.HasExited)
-            {
-                throw new InvalidOperationException($"dovecot exited before greeting. Output:\n{_process.Tail()}\nLog:\n{LogTail()}");
-            }
-            try
-            {
-                using var client = new TcpClient();
-                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                await client.ConnectAsync(IPAddress.Loopback, Port, cts.Token).ConfigureAwait(false);
-                var buffer = new byte[512];
-                var n = await client.GetStream().ReadAsync(buffer, cts.Token).ConfigureAwait(false);
-                var line = Encoding.ASCII.GetString(buffer, 0, n);
-                if (line.StartsWith("* OK", StringComparison.Ordinal))
-                {
-                    if (line.Contains(Greeting, StringComparison.Ordinal))
-                    {
-                        return;
-                    }
-                    throw new InvalidOperationException($"another IMAP server answers on 127.0.0.1:{Port}: {line.Trim()}");
-                }
-            }
-            catch (Exception e) when (e is SocketException or IOException or OperationCanceledException)
-            {
-                last = e;
-            }
-            await Task.Delay(50).ConfigureAwait(false);
-        }
-        throw new TimeoutException($"dovecot gave no greeting on 127.0.0.1:{Port} within {timeout} ({last?.Message}). Log:\n{LogTail()}");
-    }
+    private Task WaitForGreetingAsync(TimeSpan timeout) =>
+        ImapGreeting.WaitAsync(_process!, Port, Greeting, timeout, "dovecot",
+            () => $"Output:\n{_process?.Tail()}\nLog:\n{LogTail()}");
 
     /// <summary>Delivers a message with dovecot-lda (Sieve not involved); <paramref name="mailbox"/> is auto-created.</summary>
     public async Task DeliverAsync(string user, string subject, string? mailbox = null, string from = "romeo@example.com")
