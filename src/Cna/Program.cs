@@ -1,4 +1,3 @@
-var builder = WebApplication.CreateBuilder(args);
-var app = builder.Build();
-app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
-await app.RunAsync().ConfigureAwait(false);
+using Aggregators.Cna.Hosting;
+
+await CnaApplication.Build(args).RunAsync().ConfigureAwait(false);

@@ -1,0 +1,59 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Aggregators.Cna.Hosting;
+
+/// <summary>
+/// Composes the CNA host: configuration (appsettings.json, environment variables such as
+/// <c>Cna__DataDirectory</c>, command line), services, and the HTTP endpoints (health, metrics).
+/// Program.cs and the tests both start it from here.
+/// </summary>
+public static class CnaApplication
+{
+    public const string DefaultUrl = "http://127.0.0.1:8490";
+
+    /// <summary>Builds the host; <paramref name="configureTestServices"/> runs last, so tests can replace services.</summary>
+    public static WebApplication Build(string[] args, Action<IServiceCollection>? configureTestServices = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
+        {
+            // Loopback only unless the admin says otherwise (Urls / ASPNETCORE_URLS / --urls).
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+        builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.SimpleConsoleFormatterOptions>(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+        });
+
+        AddCna(builder.Services, builder.Configuration);
+        configureTestServices?.Invoke(builder.Services);
+
+        var app = builder.Build();
+        MapEndpoints(app);
+        return app;
+    }
+
+    public static IServiceCollection AddCna(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<CnaOptions>().Bind(configuration.GetSection(CnaOptions.SectionName));
+        services.AddMetrics();
+        // The SIP side (Cna:Sip) and the XMPP side (Cna:Xmpp) register themselves here.
+        return services;
+    }
+
+    private static void MapEndpoints(WebApplication app)
+    {
+        app.MapGet("/healthz", () => Results.Text("ok\n"));
+    }
+}
