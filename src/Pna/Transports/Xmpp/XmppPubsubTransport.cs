@@ -5,6 +5,7 @@ using System.Xml.Linq;
 using Aggregators.EventModel;
 using Aggregators.EventModel.Bodies;
 using Aggregators.Pna.Authorization;
+using Aggregators.Pna.Hosting;
 using Aggregators.Pna.Operations;
 using Aggregators.Pna.State;
 using Aggregators.Pna.Subscriptions;
@@ -37,7 +38,7 @@ internal interface IStanzaSink
 /// handled in XmppPubsubTransport.Requests.cs; this part runs the component, delivers
 /// notifications and handles notifications that bounce.
 /// </summary>
-public sealed partial class XmppPubsubTransport : INotificationTransport, IHostedService, IAsyncDisposable
+public sealed partial class XmppPubsubTransport : INotificationTransport, IHostedService, IAsyncDisposable, IReadinessCheck
 {
     public const string TransportName = "xmpp";
 
@@ -93,6 +94,12 @@ public sealed partial class XmppPubsubTransport : INotificationTransport, IHoste
 
     /// <summary>Why the component is in <see cref="State"/>.</summary>
     public string StateReason { get; private set; } = "not started";
+
+    string IReadinessCheck.Name => TransportName;
+
+    /// <summary>/readyz: not ready while the component is not connected (notifications would be dropped).</summary>
+    string? IReadinessCheck.NotReadyReason =>
+        State == ComponentState.Connected ? null : $"XMPP component {State} ({StateReason})";
 
     /// <summary>Raised on every component state change.</summary>
     public event EventHandler<ComponentStateChangedEventArgs>? StateChanged;
