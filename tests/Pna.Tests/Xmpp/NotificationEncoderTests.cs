@@ -77,6 +77,19 @@ public sealed class NotificationEncoderTests
     }
 
     [Fact]
+    public void Normal_notifications_are_the_reference_with_type_normal()
+    {
+        var inbox = MailboxPath.Parse("INBOX");
+        var target = new XmppSubscriptionTarget(Jid.Parse("romeo@example.net"), Jid.Parse("juliet@events.example.com"), "mail_events/INBOX");
+        var n = new Notification(NewSubscription(3, inbox), NotificationKind.Heartbeat, null, inbox, new MailboxTotals(1, 1, 2, 1), 9);
+        var stanza = XmppPubsubTests.RecordingSink.ParseSerialized(new NotificationEncoder(normal: true).Encode(n, target, 9));
+        Assert.Equal("normal", (string?)stanza.Element.Attribute("type"));
+        var reference = XmppPubsubTransport.BuildNotification(n, target, Aggregators.Xmpp.Stanzas.MessageType.Normal).Element;
+        reference.SetAttributeValue("type", "normal"); // Message omits the default type
+        Assert.Equal(Canonical(reference), Canonical(stanza.Element));
+    }
+
+    [Fact]
     public void Any_values_give_the_same_stanza_as_the_reference()
     {
         // Characters that need escaping, non-ASCII and astral ones, in every free-text place.

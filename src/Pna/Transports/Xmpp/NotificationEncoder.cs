@@ -28,7 +28,12 @@ namespace Aggregators.Pna.Transports.Xmpp;
 internal sealed class NotificationEncoder
 {
     private readonly ArrayBufferWriter<byte> _output = new(1024);
+    private readonly byte[] _messageHead;
     private EventPart? _last;
+
+    /// <param name="normal">Send <c>type='normal'</c> messages instead of <c>headline</c> (XmppPubsubOptions.NotificationType).</param>
+    public NotificationEncoder(bool normal = false) =>
+        _messageHead = normal ? "<message type='normal' from='"u8.ToArray() : "<message type='headline' from='"u8.ToArray();
 
     /// <summary>Encodes the notification with wire sequence number <paramref name="sequence"/>; valid until the next call.</summary>
     public ReadOnlySpan<byte> Encode(in Notification n, XmppSubscriptionTarget target, long sequence)
@@ -36,7 +41,7 @@ internal sealed class NotificationEncoder
         var part = PartOf(n);
         var o = _output;
         o.ResetWrittenCount();
-        o.Write("<message type='headline' from='"u8);
+        o.Write(_messageHead);
         StanzaSerializer.WriteAttributeValue(o, target.Service.ToString());
         o.Write("' to='"u8);
         StanzaSerializer.WriteAttributeValue(o, target.Subscriber.ToString());

@@ -54,7 +54,7 @@ public sealed partial class XmppPubsubTransport : INotificationTransport, IHoste
     private readonly Lock _indexLock = new();
     private readonly Dictionary<(Jid Subscriber, Jid Service, string Node), long> _byKey = [];
     private XmppComponent? _component;
-    private readonly NotificationEncoder _encoder = new();
+    private readonly NotificationEncoder _encoder;
     private string? _holdingInitialFor;
     private byte[]? _heldInitial;
 
@@ -76,6 +76,7 @@ public sealed partial class XmppPubsubTransport : INotificationTransport, IHoste
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<XmppPubsubTransport>();
         Domain = Jid.Parse(_options.ComponentDomain);
+        _encoder = new NotificationEncoder(_options.NormalNotifications);
         _dropped = metrics.Meter.CreateCounter<long>("pna.xmpp.notifications.dropped", "{notification}",
             "XMPP notifications not sent because the component was down or its queue full");
         _bounced = metrics.Meter.CreateCounter<long>("pna.xmpp.notifications.bounced", "{notification}",
@@ -207,7 +208,7 @@ public sealed partial class XmppPubsubTransport : INotificationTransport, IHoste
     /// The notification as an XElement tree: what <see cref="NotificationEncoder"/> writes as bytes
     /// (the reference its tests and benchmark compare with).
     /// </summary>
-    internal static Message BuildNotification(in Notification n, XmppSubscriptionTarget target)
+    internal static Message BuildNotification(in Notification n, XmppSubscriptionTarget target, MessageType type = MessageType.Headline)
     {
         var e = n.Event;
         var mailbox = e?.Mailbox ?? n.Mailbox;
@@ -232,7 +233,7 @@ public sealed partial class XmppPubsubTransport : INotificationTransport, IHoste
         var seq = n.Sequence.ToString(CultureInfo.InvariantCulture);
         var subId = n.Subscription.Id.ToString(CultureInfo.InvariantCulture);
         XNamespace ev = PubsubNamespaces.Event;
-        var message = new Message(MessageType.Headline, target.Subscriber, target.Service, NotificationId(n.Subscription.Id, n.Sequence));
+        var message = new Message(type, target.Subscriber, target.Service, NotificationId(n.Subscription.Id, n.Sequence));
         message.Element.Add(
             new XElement(ev + "event",
                 new XElement(ev + "items", new XAttribute("node", PubsubNodes.NodeOf(mailbox)),
