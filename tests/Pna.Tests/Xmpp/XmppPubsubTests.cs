@@ -319,5 +319,16 @@ public sealed class XmppPubsubTests : IAsyncLifetime
             TrySend(stanza);
             return ValueTask.CompletedTask;
         }
+
+        /// <summary>Parses the bytes as the server would (in the component namespace): they must be one well-formed stanza.</summary>
+        public bool TrySendSerialized(ReadOnlySpan<byte> utf8Stanza) => TrySend(ParseSerialized(utf8Stanza));
+
+        public static Stanza ParseSerialized(ReadOnlySpan<byte> utf8Stanza)
+        {
+            var wrapped = XElement.Parse("<stream xmlns='jabber:component:accept'>" + System.Text.Encoding.UTF8.GetString(utf8Stanza) + "</stream>");
+            var stanza = wrapped.Elements().Single();
+            stanza.Remove();
+            return Stanza.FromElement(stanza);
+        }
     }
 }

@@ -41,7 +41,7 @@ public sealed partial class XmppPubsubTransport
                 }
                 var held = Interlocked.Exchange(ref _heldInitial, null);
                 await ReplyAsync(reply, cancellationToken).ConfigureAwait(false);
-                if (held is not null && Sink?.TrySend(held) != true)
+                if (held is not null && Sink?.TrySendSerialized(held) != true)
                 {
                     _dropped.Add(1);
                 }
