@@ -249,6 +249,55 @@ public sealed class XmppPubsubTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Sequence_numbers_never_go_back_across_pna_restarts()
+    {
+        Assert.Equal(IqType.Result, (await RequestAsync(IqType.Set, Juliet, Subscribe("mail_events/INBOX", "romeo@example.net"))).Type);
+        await PostAsync(Events.MessageNew("juliet@example.com", "INBOX", 4, 2, 5), Events.MessageNew("juliet@example.com", "INBOX", 5, 3, 6));
+        var before = await WaitForPayloadsAsync(3); // initial, 2 events
+        Assert.Equal([1L, 2L, 3L], before.Select(p => p.Sequence));
+        var seen = before.Max(p => p.Sequence);
+        for (var restart = 0; restart < 2; restart++)
+        {
+            await _host.DisposeAsync();
+            _sink.Clear();
+            _host = await StartHostAsync();
+            await PostAsync(Events.MessageNew("juliet@example.com", "INBOX", 6, 4, 7), Events.MessageNew("juliet@example.com", "INBOX", 7, 5, 8));
+            var after = await WaitForPayloadsAsync(2);
+            Assert.True(after[0].Sequence > seen, $"seq {after[0].Sequence} after a restart is not above {seen}");
+            Assert.Equal(after[0].Sequence + 1, after[1].Sequence);
+            // The item id and message id carry the same number.
+            Assert.EndsWith("-" + after[1].Sequence, _sink.Notifications[1].Id, StringComparison.Ordinal);
+            seen = after[1].Sequence;
+        }
+    }
+
+    [Fact]
+    public void A_sequence_window_reserves_ahead_and_resumes_above_the_reservation()
+    {
+        var fresh = SequenceWindow.Resume(0);
+        Assert.Equal(1, fresh.Next(1, out var reserve));
+        Assert.Equal(SequenceWindow.BlockSize, reserve);
+        fresh.Commit(reserve!.Value);
+        Assert.Equal(SequenceWindow.BlockSize, fresh.Next(SequenceWindow.BlockSize, out reserve));
+        Assert.Null(reserve);
+        Assert.Equal(SequenceWindow.BlockSize + 1, fresh.Next(SequenceWindow.BlockSize + 1, out reserve));
+        Assert.Equal(2 * SequenceWindow.BlockSize, reserve);
+
+        // After a restart numbering resumes above whatever the last reservation allowed.
+        var resumed = SequenceWindow.Resume(2 * SequenceWindow.BlockSize);
+        Assert.Equal(2 * SequenceWindow.BlockSize + 1, resumed.Next(1, out reserve));
+        Assert.Equal(3 * SequenceWindow.BlockSize, reserve);
+
+        var target = new XmppSubscriptionTarget(Romeo, Juliet, "mail_events");
+        Assert.Equal(0, XmppSubscriptionTarget.ReservedSequenceOf(target.ToState()));
+        Assert.Equal(4242, XmppSubscriptionTarget.ReservedSequenceOf(target.ToState(4242)));
+        Assert.True(XmppSubscriptionTarget.TryFromState(target.ToState(4242), out var back));
+        Assert.Equal(target, back);
+        Assert.Equal(0, XmppSubscriptionTarget.ReservedSequenceOf("{\"seq\":\"x\"}"));
+        Assert.Equal(0, XmppSubscriptionTarget.ReservedSequenceOf("not json"));
+    }
+
+    [Fact]
     public async Task The_node_tree_follows_mailbox_create_rename_and_delete()
     {
         async Task<List<string>> TopNodes()
