@@ -51,6 +51,7 @@ public sealed partial class XmppPubsubTransport : INotificationTransport, IHoste
     private readonly Counter<long> _dropped;
     private readonly Counter<long> _bounced;
     private readonly ConcurrentDictionary<long, XmppSubscriptionTarget> _targets = new();
+    private readonly ConcurrentDictionary<long, SequenceWindow> _windows = new();
     private readonly Lock _indexLock = new();
     private readonly Dictionary<(Jid Subscriber, Jid Service, string Node), long> _byKey = [];
     private XmppComponent? _component;
@@ -187,11 +188,25 @@ public sealed partial class XmppPubsubTransport : INotificationTransport, IHoste
             LogNoTarget(subscription.Id);
             return;
         }
+        // Before any state write below replaces TransportState (the reference the subscribe handler holds).
+        var held = notification.Kind == NotificationKind.Initial && subscription.TransportState is { } state
+            && ReferenceEquals(state, Volatile.Read(ref _holdingInitialFor));
         lock (_encoder)
         {
-            var stanza = _encoder.Encode(notification, target, notification.Sequence);
-            if (notification.Kind == NotificationKind.Initial && subscription.TransportState is { } state
-                && ReferenceEquals(state, Volatile.Read(ref _holdingInitialFor)))
+            var window = _windows.GetOrAdd(subscription.Id,
+                static (_, s) => SequenceWindow.Resume(XmppSubscriptionTarget.ReservedSequenceOf(s.TransportState)), subscription);
+            var sequence = window.Next(notification.Sequence, out var reserve);
+            if (reserve is { } reserved)
+            {
+                // Stored before the number goes out: a restart resumes above it (SequenceWindow).
+                if (!Manager.UpdateTransportState(subscription.Id, target.ToState(reserved)))
+                {
+                    return; // ended meanwhile
+                }
+                window.Commit(reserved);
+            }
+            var stanza = _encoder.Encode(notification, target, sequence);
+            if (held)
             {
                 // XEP-0060 §6.1.7: the last item follows the subscribe result; the request handler sends it.
                 _heldInitial = stanza.ToArray();
@@ -280,6 +295,7 @@ public sealed partial class XmppPubsubTransport : INotificationTransport, IHoste
     {
         lock (_indexLock)
         {
+            _windows.TryRemove(id, out _);
             if (_targets.TryRemove(id, out var target))
             {
                 _byKey.Remove((target.Subscriber, target.Service, target.Node));
