@@ -189,6 +189,8 @@ public sealed partial class AccountWatcher
     {
         var stored = await _store.LoadAsync(AccountId.Value, ct).ConfigureAwait(false);
         _saved = new Dictionary<string, MailboxSnapshot>(stored, StringComparer.Ordinal);
+        // Events computed from this saved state get this generation's ids, the same as before a crash.
+        _factory.StartGeneration(stored.Count == 0 ? 0 : stored.Values.Max(s => s.Generation));
         var mailboxes = new AccountMailboxes(_factory, _filter);
         _mailboxes = mailboxes;
         var list = await ListAsync(client, ct).ConfigureAwait(false);
@@ -258,7 +260,7 @@ public sealed partial class AccountWatcher
     private MailboxSnapshot Snapshot(SelectedMailbox s)
     {
         var subscribed = _mailboxes?.Known.TryGetValue(s.Name, out var k) == true && k.Subscribed;
-        return new MailboxSnapshot(s.Name, s.UidValidity, s.UidNext, (uint)s.Messages, (uint)s.Unseen, subscribed);
+        return new MailboxSnapshot(s.Name, s.UidValidity, s.UidNext, (uint)s.Messages, (uint)s.Unseen, subscribed, Generation: _factory.Generation);
     }
 
     private readonly List<MailEvent> _pending = [];
@@ -446,6 +448,8 @@ public sealed partial class AccountWatcher
                 _status = _status with { EventsDelivered = _status.EventsDelivered + events.Count };
             }
             LogDelivered(AccountId.Value, events.Count);
+            // Delivered: the next batch is a new generation, saved below with the INBOX row.
+            _factory.StartGeneration(_factory.Generation + 1);
         }
         var mailboxes = _mailboxes!;
         if (_selected is { } s)
