@@ -295,6 +295,9 @@ public sealed partial class AccountWatcher
             var idleStart = _time.GetUtcNow();
             var idle = await client.IdleAsync(ct).ConfigureAwait(false);
             var stopped = false;
+            // One timer per IDLE, not one per push: it is re-armed only after it fired (a deadline
+            // that moved later, e.g. the keepalive after traffic, costs one spurious wake-up).
+            CancellationTokenSource? timer = null;
             try
             {
                 while (true)
@@ -315,15 +318,21 @@ public sealed partial class AccountWatcher
                     {
                         break; // renew IDLE / keepalive / poll
                     }
-                    using var timer = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                    timer.CancelAfter(wait);
+                    if (timer is null)
+                    {
+                        timer = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                        timer.CancelAfter(wait);
+                    }
                     bool more;
                     try
                     {
-                        more = await reader.WaitToReadAsync(timer.Token).ConfigureAwait(false);
+                        // Responses already queued are taken without waiting (and without a timer).
+                        more = reader.TryPeek(out _) || await reader.WaitToReadAsync(timer.Token).ConfigureAwait(false);
                     }
                     catch (OperationCanceledException) when (!ct.IsCancellationRequested)
                     {
+                        timer.Dispose();
+                        timer = null;
                         continue; // a deadline: re-evaluate
                     }
                     if (!more)
@@ -354,6 +363,7 @@ public sealed partial class AccountWatcher
             }
             finally
             {
+                timer?.Dispose();
                 if (!stopped)
                 {
                     await idle.DisposeAsync().ConfigureAwait(false);
