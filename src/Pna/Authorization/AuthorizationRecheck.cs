@@ -127,11 +127,13 @@ public sealed partial class AuthorizationRecheck : BackgroundService
             }
             else
             {
-                _tracked.Remove(s.Id);
                 if (_subscriptions.Get(s.Id) is null)
                 {
+                    _tracked.Remove(s.Id);
                     continue; // ended meanwhile
                 }
+                // Not asked again while its transport ends it (a SIP dialog ends when the final NOTIFY is answered).
+                _tracked[s.Id] = new Tracked(s, null);
                 revoked++;
                 Revoked++;
                 LogRevoked(s.Id, s.Subscriber, s.Filter.ToString(), a.Reason);

@@ -83,6 +83,10 @@ public sealed class AuthorizationRecheckTests
         var (id, reason) = Assert.Single(transport.Revoked);
         Assert.Equal(s.Id, id);
         Assert.Contains("missing 'r'", reason, StringComparison.Ordinal);
+        // The transport has not ended it yet (a final NOTIFY in flight): not revoked twice.
+        _time.Advance(TimeSpan.FromMinutes(5));
+        Assert.Equal(0, await recheck.RunOnceAsync(default));
+        Assert.Single(transport.Revoked);
     }
 
     [Fact]
