@@ -3,6 +3,7 @@ using Aggregators.Integration.Tests.Peers;
 namespace Aggregators.Integration.Tests.Imap;
 
 /// <summary>The Cyrus fixture's syslog sink receives what Cyrus logs (it logs nowhere else).</summary>
+[Collection(CyrusCollection.Name)]
 public sealed class CyrusSyslogTests(CyrusFixture fixture) : IClassFixture<CyrusFixture>
 {
     [Fact]

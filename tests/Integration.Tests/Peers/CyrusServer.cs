@@ -197,6 +197,16 @@ public sealed class CyrusServer : IAsyncDisposable
 }
 
 /// <summary>xunit class fixture: one Cyrus per test class.</summary>
+/// <summary>
+/// Cyrus test classes run one after another: several Cyrus masters started at once on this
+/// machine made a watcher's connections close without BYE (session 2), so they share a collection.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class CyrusCollection
+{
+    public const string Name = "Cyrus";
+}
+
 public sealed class CyrusFixture : IAsyncLifetime
 {
     public CyrusServer Server { get; private set; } = null!;
