@@ -47,7 +47,8 @@ public static class OptionKeys
         var bySection = new Dictionary<string, Dictionary<string, string?>>(StringComparer.OrdinalIgnoreCase);
         foreach (var (key, value) in settings)
         {
-            if (HostKeys.Contains(key, StringComparer.OrdinalIgnoreCase) ||
+            if (key.StartsWith("//", StringComparison.Ordinal) || // a comment in a JSON example
+                HostKeys.Contains(key, StringComparer.OrdinalIgnoreCase) ||
                 HostPrefixes.Any(p => key.StartsWith(p, StringComparison.OrdinalIgnoreCase)))
             {
                 continue;
