@@ -42,7 +42,7 @@ public sealed class DiscoveryCapabilityTests
     }
 
     /// <summary>The imap_capability line of deploy/dovecot/dovecot.conf, so the shipped setting is the one tested.</summary>
-    private static string ShippedCapabilityLine()
+    internal static string ShippedCapabilityLine()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
