@@ -6,7 +6,8 @@
 #
 #   sudo scripts/demo.sh            interactive: runs the flow, then waits for Enter (status page open)
 #   sudo scripts/demo.sh --ci       no prompt; exits non-zero unless every expected notification arrived
-#   options: --no-build (use the PNA already built in src/Pna/bin/Release), --keep (keep the directory)
+#   options: --no-build (use the PNA already built in $PNA_DIR, default src/Pna/bin/Release/net10.0),
+#            --keep (keep the directory)
 #
 # Needs root: apt-get installs what is missing, and Dovecot's mail processes switch to uid 65534.
 set -euo pipefail
@@ -198,10 +199,11 @@ wait_for "Prosody" 20 port_open "$C2S"
 wait_for "Prosody's component port" 20 port_open "$COMPONENT"
 
 # --- 5. the PNA with the bridge ------------------------------------------------------------------
-PNA_DIR=$REPO/src/Pna/bin/Release/net10.0
+# PNA_DIR: where a built PNA is (the tests point it at their own build configuration).
+PNA_DIR=${PNA_DIR:-$REPO/src/Pna/bin/Release/net10.0}
 if [ "$BUILD" = 1 ]; then
   step "Building the PNA (dotnet build -c Release src/Pna)"
-  dotnet build -c Release --nologo -v quiet "$REPO/src/Pna/Pna.csproj" > "$DIR/build.log" 2>&1 || { cat "$DIR/build.log"; die "build failed"; }
+  dotnet build -c Release --nologo -v quiet "$REPO/src/Pna/Pna.csproj" -o "$PNA_DIR" > "$DIR/build.log" 2>&1 || { cat "$DIR/build.log"; die "build failed"; }
 fi
 [ -f "$PNA_DIR/Aggregators.Pna.dll" ] || die "no PNA build in $PNA_DIR (run without --no-build)"
 step "Starting the PNA on http://127.0.0.1:$HTTP with the IMAP bridge co-hosted and XMPP on"

@@ -34,10 +34,9 @@ if [ "$self_contained" = 1 ]; then
   for p in "${projects[@]}"; do
     name=${p%%:*} project=${p#*:}
     echo "publish.sh: $name (self-contained, $rid) -> $out/$rid/$name"
-    # The runtime pack comes from the NuGet feed; a separate obj directory keeps this restore
-    # from replacing the framework-dependent one the solution build uses.
-    dotnet publish "$project" -c Release --nologo -v quiet -r "$rid" --self-contained true \
-      -p:BaseIntermediateOutputPath="$PWD/artifacts/obj-$rid/$name/" -o "$out/$rid/$name"
+    # The runtime packs (Microsoft.NETCore.App.Runtime.<rid>, Microsoft.AspNetCore.App.Runtime.<rid>)
+    # come from the NuGet feed; the next plain build restores without the RID again.
+    dotnet publish "$project" -c Release --nologo -v quiet -r "$rid" --self-contained true -o "$out/$rid/$name"
   done
 fi
 echo "publish.sh: done"

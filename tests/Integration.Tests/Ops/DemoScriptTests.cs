@@ -17,14 +17,16 @@ public sealed class DemoScriptTests
         RequiredPeer.Executable("/usr/bin/prosody", "prosody");
         var root = RepositoryRoot();
         var before = DemoDirectories();
-        // --no-build: the PNA was built with this test project (src/Pna/bin/Release).
-        var (code, output) = await PeerCommand.RunAsync("/bin/bash",
-            [Path.Combine(root, "scripts", "demo.sh"), "--ci", "--no-build"], null, TimeSpan.FromMinutes(8));
-        Assert.True(code == 0, $"demo.sh --ci exited {code}:\n{output}");
-        Assert.Contains("notification #1: initial", output, StringComparison.Ordinal);
-        Assert.Equal(3, System.Text.RegularExpressions.Regex.Matches(output, @"notification #\d+: MessageNew ").Count);
-        Assert.Contains("MessageRead  INBOX    messages=4 unseen=3", output, StringComparison.Ordinal);
-        Assert.Contains("demo.sh: OK: ", output, StringComparison.Ordinal);
+        // --no-build: the PNA was built with this test project, in the same configuration (bin/<Configuration>/<tfm>).
+        var binDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var pna = Path.Combine(root, "src", "Pna", "bin", binDir.Parent!.Name, binDir.Name);
+        var (code, text) = await PeerCommand.RunAsync("/usr/bin/env",
+            [$"PNA_DIR={pna}", "/bin/bash", Path.Combine(root, "scripts", "demo.sh"), "--ci", "--no-build"], null, TimeSpan.FromMinutes(8));
+        Assert.True(code == 0, $"demo.sh --ci exited {code}:\n{text}");
+        Assert.Contains("notification #1: initial", text, StringComparison.Ordinal);
+        Assert.Equal(3, System.Text.RegularExpressions.Regex.Matches(text, @"notification #\d+: MessageNew ").Count);
+        Assert.Contains("MessageRead  INBOX    messages=4 unseen=3", text, StringComparison.Ordinal);
+        Assert.Contains("demo.sh: OK: ", text, StringComparison.Ordinal);
         Assert.Equal(before, DemoDirectories());
     }
 
