@@ -188,6 +188,22 @@ public sealed partial class ComposeTests
         }
     }
 
+    [Fact]
+    public void Dovecot_advertises_the_PNA_where_compose_makes_it_listen()
+    {
+        var pna = Compose.Configuration("pna");
+        var line = File.ReadAllLines(Repository.PathOf("deploy/dovecot/dovecot.conf")).Single(l => l.StartsWith("imap_capability = +", StringComparison.Ordinal));
+        var atoms = line["imap_capability = +".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var (found, errors) = Aggregators.EventModel.Discovery.NotifCapability.FromCapabilities(atoms);
+        Assert.Empty(errors);
+        Assert.Equal(atoms.Length, found.Count);
+        var sip = Assert.Single(found, c => c.Scheme == Aggregators.EventModel.Discovery.NotifScheme.Sip);
+        Assert.Equal(System.Net.IPEndPoint.Parse(pna["Pna:Sip:Udp:0"]!).Port, sip.Port);
+        Assert.Contains((sip.Port!.Value, sip.Port.Value, sip.SipTransport), Compose.Ports("pna").Select(p => (p.Published, p.Target, (string?)p.Protocol)));
+        var xmpp = Assert.Single(found, c => c.Scheme == Aggregators.EventModel.Discovery.NotifScheme.Xmpp);
+        Assert.Equal(pna["Pna:Xmpp:ComponentDomain"], xmpp.Host);
+    }
+
     private static string Env(string service, string name) =>
         Compose.Service(service).GetProperty("environment").GetProperty(name).GetString()!;
 
