@@ -125,10 +125,23 @@ public static class PnaApplication
             context.RequestServices.GetRequiredService<IngestEndpoint>().HandleAsync(context));
 
         app.MapGet("/healthz", () => Results.Text("ok\n"));
-        app.MapGet("/readyz", (PnaLifecycle lifecycle, EventIngest events) =>
-            lifecycle.Ready && events.Accepting
+        app.MapGet("/readyz", (PnaLifecycle lifecycle, EventIngest events, IEnumerable<IReadinessCheck> checks) =>
+        {
+            // 503 with one line per reason (a load balancer reads the status, an admin the body).
+            var reasons = new List<string>();
+            if (!lifecycle.Ready)
+            {
+                reasons.Add("pna: store or dispatcher not running");
+            }
+            if (!events.Accepting)
+            {
+                reasons.Add("ingest: not accepting events (shutting down)");
+            }
+            reasons.AddRange(checks.Select(c => c.NotReadyReason is { } r ? c.Name + ": " + r : null).OfType<string>());
+            return reasons.Count == 0
                 ? Results.Text("ready\n")
-                : Results.Text("not ready\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+                : Results.Text("not ready\n" + string.Concat(reasons.Select(r => r + "\n")), statusCode: StatusCodes.Status503ServiceUnavailable);
+        });
         app.MapGet("/metrics", (PrometheusExporter exporter) =>
             Results.Text(exporter.Scrape(), "text/plain; version=0.0.4; charset=utf-8"));
 

@@ -17,7 +17,7 @@ public sealed class DiscoveryCapabilityTests
     [Fact]
     public async Task Dovecot_advertises_the_PNA_before_and_after_login_and_the_bridge_reads_it()
     {
-        await using var dovecot = await DovecotServer.StartAsync(ShippedCapabilityLine());
+        await using var dovecot = await DovecotServer.StartAsync(extraConfig: ShippedCapabilityLine());
 
         await using (var client = await dovecot.ConnectAsync())
         {

@@ -27,7 +27,7 @@ public sealed class StatusPageChromiumTests
     public async Task The_status_page_renders_in_Chromium_and_shows_who_is_served()
     {
         RequiredPeer.Executable(Chromium, "chromium");
-        await using var dovecot = await DovecotServer.StartAsync(DiscoveryCapabilityTests.ShippedCapabilityLine());
+        await using var dovecot = await DovecotServer.StartAsync(extraConfig: DiscoveryCapabilityTests.ShippedCapabilityLine());
         var dir = RequiredPeer.TempDirectory("pna-status");
         var args = new Dictionary<string, string>
         {

@@ -22,7 +22,11 @@ public sealed record PnaStatus(
     IReadOnlyList<AccountStatus> Accounts,
     IReadOnlyList<TransportStatus> Transports,
     RateSeries Rates,
-    IReadOnlyList<RecentError> Errors);
+    IReadOnlyList<RecentError> Errors)
+{
+    /// <summary>Why the PNA is not ready, as GET /readyz says it (empty when <see cref="Ready"/>).</summary>
+    public IReadOnlyList<string> NotReadyReasons { get; init; } = [];
+}
 
 /// <summary>An account the PNA knows from events or watches through the co-hosted bridge.</summary>
 public sealed record AccountStatus(string Account, IReadOnlyList<WatcherView> Watchers, IReadOnlyList<MailboxView> Mailboxes, int Subscriptions);
@@ -105,7 +109,21 @@ public sealed class PnaStatusReporter(IServiceProvider services, TimeProvider ti
                 return new TransportStatus(g.Key, views.Length, views.Count(v => v.Heartbeat == "ok"), views.Count(v => v.Heartbeat == "late"), views);
             }).ToArray();
 
-        return new PnaStatus(now, _startedAt, lifecycle.Ready && ingest.Accepting, bridge is not null, accounts, transports, rates.Snapshot(), errors.Snapshot());
+        // The same reasons as GET /readyz.
+        var notReady = new List<string>();
+        if (!lifecycle.Ready)
+        {
+            notReady.Add("pna: store or dispatcher not running");
+        }
+        if (!ingest.Accepting)
+        {
+            notReady.Add("ingest: not accepting events (shutting down)");
+        }
+        notReady.AddRange(services.GetServices<IReadinessCheck>().Select(c => c.NotReadyReason is { } r ? c.Name + ": " + r : null).OfType<string>());
+        return new PnaStatus(now, _startedAt, notReady.Count == 0, bridge is not null, accounts, transports, rates.Snapshot(), errors.Snapshot())
+        {
+            NotReadyReasons = notReady,
+        };
     }
 
     private SubscriptionView View(Subscription s, HeartbeatOptions? options)

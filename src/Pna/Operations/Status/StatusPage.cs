@@ -62,7 +62,8 @@ public static class StatusPage
             $", {status.Rates.Events.Sum()} event(s) and {status.Rates.Notifications.Sum()} notification(s) in the last {status.Rates.Events.Count * status.Rates.BucketSeconds / 60} min";
         if (!status.Ready)
         {
-            return ("bad", "Not ready", "The store or the dispatcher is not running, or the PNA is shutting down. " + detail);
+            var why = status.NotReadyReasons.Count > 0 ? string.Join("; ", status.NotReadyReasons) : "the store or the dispatcher is not running, or the PNA is shutting down";
+            return ("bad", "Not ready", $"{why}. {detail}");
         }
         if (watching < watchers.Length || late > 0)
         {
