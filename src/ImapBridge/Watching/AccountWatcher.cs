@@ -139,9 +139,10 @@ public sealed partial class AccountWatcher
         var client = await _server.ConnectAsync(_account, ct).ConfigureAwait(false);
         await using var _ = client.ConfigureAwait(false);
         var notify = _server.Options.Mode == WatchMode.Auto && client.Supports("NOTIFY");
+        var discovery = ReadDiscovery(client);
         lock (_statusLock)
         {
-            _status = _status with { NotifyMode = notify };
+            _status = _status with { NotifyMode = notify, Discovery = discovery };
         }
         SetStatus(WatcherState.Resyncing, null);
         await ResyncAsync(client, ct).ConfigureAwait(false);
@@ -482,6 +483,22 @@ public sealed partial class AccountWatcher
         }
     }
 
+    /// <summary>The server's NOTIF= capabilities (docs/discovery.md), logged when they change; bad ones are logged and left out.</summary>
+    private IReadOnlyList<string> ReadDiscovery(ImapClient client)
+    {
+        var (found, errors) = Aggregators.EventModel.Discovery.NotifCapability.FromCapabilities(client.Capabilities);
+        foreach (var e in errors)
+        {
+            LogDiscoveryRefused(AccountId.Value, e);
+        }
+        var atoms = found.Select(f => f.ToString()).ToArray();
+        if (!atoms.SequenceEqual(Status.Discovery, StringComparer.Ordinal))
+        {
+            LogDiscovery(AccountId.Value, atoms.Length == 0 ? "none" : string.Join(' ', atoms));
+        }
+        return atoms;
+    }
+
     private void SetStatus(WatcherState state, string? error)
     {
         lock (_statusLock)
@@ -506,4 +523,10 @@ public sealed partial class AccountWatcher
 
     [LoggerMessage(EventId = 5, Level = LogLevel.Debug, Message = "STATUS {Mailbox} refused: {Error}")]
     private partial void LogStatusRefused(string mailbox, string error);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "IMAP watcher {Account}: the server advertises its PNA as {Discovery}")]
+    private partial void LogDiscovery(string account, string discovery);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "IMAP watcher {Account}: ignoring a malformed discovery capability {Capability}")]
+    private partial void LogDiscoveryRefused(string account, string capability);
 }

@@ -58,8 +58,11 @@ public sealed class DovecotServer : IAsyncDisposable
         CommandTimeout = TimeSpan.FromSeconds(20),
     };
 
-    /// <summary>Starts Dovecot; with <paramref name="ssl"/> it gets a throwaway certificate, STARTTLS on <see cref="Port"/> and implicit TLS on <see cref="TlsPort"/>.</summary>
-    public static async Task<DovecotServer> StartAsync(bool ssl = false)
+    /// <summary>
+    /// Starts Dovecot; with <paramref name="ssl"/> it gets a throwaway certificate, STARTTLS on <see cref="Port"/> and implicit TLS on <see cref="TlsPort"/>;
+    /// <paramref name="extraConfig"/> is appended to the fixture's dovecot.conf (e.g. an imap_capability line).
+    /// </summary>
+    public static async Task<DovecotServer> StartAsync(bool ssl = false, string? extraConfig = null)
     {
         RequiredPeer.Executable(Dovecot, "dovecot-imapd");
         RequiredPeer.Executable(Doveadm, "dovecot-core");
@@ -71,12 +74,12 @@ public sealed class DovecotServer : IAsyncDisposable
         }
         var dir = RequiredPeer.TempDirectory("dovecot");
         var server = new DovecotServer(dir, TestPorts.Next(), ssl ? TestCertificates.Create(Path.Combine(dir, "tls")) : null);
-        server.WriteConfig();
+        server.WriteConfig(extraConfig);
         await server.StartProcessAsync().ConfigureAwait(false);
         return server;
     }
 
-    private void WriteConfig()
+    private void WriteConfig(string? extraConfig)
     {
         foreach (var sub in new[] { "run", "state", "log", "mail" })
         {
@@ -97,7 +100,7 @@ public sealed class DovecotServer : IAsyncDisposable
                 .Replace("  inet_listener imaps {\n    port = 0\n  }",
                     $"  inet_listener imaps {{\n    address = 127.0.0.1\n    port = {TlsPort.ToString(CultureInfo.InvariantCulture)}\n    ssl = yes\n  }}", StringComparison.Ordinal);
         }
-        File.WriteAllText(ConfigPath, config);
+        File.WriteAllText(ConfigPath, config + (extraConfig is null ? "" : "\n" + extraConfig + "\n"));
         // passwd-file: user:{PLAIN}password:uid:gid:gecos:home:shell:extra (per-user settings last).
         File.WriteAllText(Path.Combine(Directory, "users"),
             $"{Juliet.User}:{{PLAIN}}{Juliet.Password}::::::\n" +
