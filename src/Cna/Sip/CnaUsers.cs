@@ -66,7 +66,7 @@ public sealed class CnaUsers
                         }
                         if ((md5 is not null && !IsHex(md5, 32)) || (sha is not null && !IsHex(sha, 64)))
                         {
-                            throw new FormatException($"{Where()}: ha1-md5 is 32 and ha1-sha256 64 hex digits");
+                            throw new FormatException($"{Where()}: ha1-md5 needs 32 hex digits, ha1-sha256 64");
                         }
                         entry = (md5?.ToLowerInvariant(), sha?.ToLowerInvariant());
                     }
@@ -76,7 +76,7 @@ public sealed class CnaUsers
                     }
                     break;
                 }
-                case "upstream" when fields.Length >= 5:
+                case "upstream" when fields.Length >= 4:
                 {
                     var user = CheckName(fields[1], Where);
                     var domain = fields[2].ToLowerInvariant();
