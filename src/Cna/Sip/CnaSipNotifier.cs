@@ -32,6 +32,7 @@ public sealed partial class CnaSipNotifier : ILocalNotifier, IDisposable
     private readonly ConcurrentDictionary<SipTransportProtocol, ISipTransport> _transports = new();
     private readonly ConcurrentDictionary<(string, string, string), LocalDialog> _dialogs = new();
     private readonly CnaSipAuthorizer _authorizer;
+    private readonly DnsSrvResolver? _srv;
     private readonly string _domain;
     private long _notifiesSent;
     private volatile bool _stopping;
@@ -55,6 +56,12 @@ public sealed partial class CnaSipNotifier : ILocalNotifier, IDisposable
             TimeProvider = time,
         });
         _authorizer = new CnaSipAuthorizer(options.Authorization);
+        if (options.DnsSrv)
+        {
+            var server = options.DnsServer.Length == 0 ? DnsSrvResolver.SystemServer()
+                : IPEndPoint.TryParse(options.DnsServer, out var e) ? (e.Port == 0 ? new IPEndPoint(e.Address, 53) : e) : DnsSrvResolver.SystemServer();
+            _srv = new DnsSrvResolver(server, time);
+        }
         Pool = new UpstreamPool(_subscriber, _transports, options, time, logger);
     }
 
@@ -249,7 +256,7 @@ public sealed partial class CnaSipNotifier : ILocalNotifier, IDisposable
             return Reject(request, 404, "Not Found (no user in the Request-URI)");
         }
         var domain = uri.Host.ToLowerInvariant();
-        if (!_options.Routes.TryGetValue(domain, out var route))
+        if (!_options.Routes.TryGetValue(domain, out var route) && (route = await SrvRouteAsync(domain).ConfigureAwait(false)) is null)
         {
             return Reject(request, 404, "Not Found (no route to " + Printable(domain) + ")");
         }
@@ -310,6 +317,25 @@ public sealed partial class CnaSipNotifier : ILocalNotifier, IDisposable
             Release(local, upstream.CurrentState());
         }
         return null;
+    }
+
+    /// <summary>A route found by DNS SRV (when <c>DnsSrv</c> is on), with the <c>SrvDefaults</c> authentication.</summary>
+    private async Task<CnaSipRoute?> SrvRouteAsync(string domain)
+    {
+        if (_srv is null || _options.Domains.Contains(domain, StringComparer.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+        try
+        {
+            return await _srv.ResolveAsync(domain, CancellationToken.None).ConfigureAwait(false) is { } found
+                ? _options.SrvDefaults.Towards(found.Target, found.Transport)
+                : null;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return null; // the target's name did not resolve
+        }
     }
 
     private static int RefusalCode(SipSubscriptionEnd refusal) => refusal.StatusCode switch

@@ -31,8 +31,14 @@ public sealed class CnaSipOptions
     /// <summary>Remote domain → how to reach its PNA.</summary>
     public Dictionary<string, CnaSipRoute> Routes { get; init; } = new(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>Look up <c>_sip._udp.&lt;domain&gt;</c> (RFC 3263 §4.2, RFC 2782) for domains without a route.</summary>
+    /// <summary>Look up <c>_sip._udp.&lt;domain&gt;</c>, then <c>_sip._tcp</c> (RFC 3263 §4.2, RFC 2782) for domains without a route.</summary>
     public bool DnsSrv { get; set; }
+
+    /// <summary>The DNS server for SRV lookups (address or address:port); empty: the first nameserver of /etc/resolv.conf.</summary>
+    public string DnsServer { get; set; } = "";
+
+    /// <summary>How to authenticate to PNAs found by SRV (a route without Target/Transport).</summary>
+    public CnaSipRoute SrvDefaults { get; init; } = new();
 
     /// <summary>Which local users may watch which remote resources; empty: every authenticated user anything routed.</summary>
     public List<CnaSipAuthorizationRule> Authorization { get; init; } = [];
@@ -117,6 +123,17 @@ public sealed class CnaSipOptions
         {
             yield return "Cna:Sip:TimerT1Milliseconds must be at least 10";
         }
+        if (DnsSrv)
+        {
+            if (DnsServer.Length > 0 && !IPEndPoint.TryParse(DnsServer, out _))
+            {
+                yield return $"Cna:Sip:DnsServer '{DnsServer}' is not an address[:port]";
+            }
+            foreach (var error in new CnaSipRoute { Target = "0.0.0.0:0", Authentication = SrvDefaults.Authentication, PeerUsername = SrvDefaults.PeerUsername, PeerPassword = SrvDefaults.PeerPassword }.Validate("SrvDefaults"))
+            {
+                yield return error.Replace("Routes:SrvDefaults", "SrvDefaults", StringComparison.Ordinal);
+            }
+        }
         foreach (var (domain, route) in Routes)
         {
             foreach (var error in route.Validate(domain))
@@ -181,6 +198,18 @@ public sealed class CnaSipRoute
     internal IPEndPoint TargetEndPoint => IPEndPoint.Parse(Target);
 
     internal SipTransportProtocol Protocol => Transport.Equals("tcp", StringComparison.OrdinalIgnoreCase) ? SipTransportProtocol.Tcp : SipTransportProtocol.Udp;
+
+    /// <summary>A copy of these settings towards <paramref name="target"/> (a PNA found by SRV).</summary>
+    internal CnaSipRoute Towards(IPEndPoint target, string transport) => new()
+    {
+        Target = target.ToString(),
+        Transport = transport,
+        Authentication = Authentication,
+        PeerUsername = PeerUsername,
+        PeerPassword = PeerPassword,
+        AssertIdentity = AssertIdentity,
+        CnaIdentity = CnaIdentity,
+    };
 
     internal IEnumerable<string> Validate(string domain)
     {

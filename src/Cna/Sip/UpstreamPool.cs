@@ -163,6 +163,13 @@ internal sealed partial class UpstreamPool : IDisposable
         {
             // closed: the last local subscriber left
         }
+#pragma warning disable CA1031 // a bug in one upstream's loop ends that upstream's locals, never the CNA
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            LogLoopFailed(e, upstream.Key.Resource);
+            Revoke(upstream, new SipSubscriptionEnd(SipSubscriptionEndKind.Terminated, Reason: "giveup"));
+        }
     }
 
     /// <summary>
@@ -281,6 +288,9 @@ internal sealed partial class UpstreamPool : IDisposable
             u.Stop.Cancel();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Upstream {Resource}: subscription loop failed; local subscriptions end")]
+    private partial void LogLoopFailed(Exception exception, string resource);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Upstream {Resource} ({Package}) ended: no local subscriber left")]
     private partial void LogClosed(string resource, string package);
