@@ -304,7 +304,15 @@ public sealed partial class CnaSipNotifier : ILocalNotifier, IDisposable
         var ok = SipResponse.CreateFor(request, 200, toTag: local.Dialog.Id.LocalTag);
         ok.Expires = seconds;
         ok.Headers.Set(SipHeaderNames.Contact, "<" + LocalContact(tx.Transport) + ">");
-        await tx.SendResponseAsync(ok).ConfigureAwait(false);
+        try
+        {
+            await tx.SendResponseAsync(ok).ConfigureAwait(false);
+        }
+        catch
+        {
+            Drop(local); // the 200 could not go out: no dialog, and no upstream share held for it
+            throw;
+        }
         LogSubscribed(user, resource, package, upstream.LocalCount);
         if (seconds == 0)
         {

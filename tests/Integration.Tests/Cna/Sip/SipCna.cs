@@ -45,7 +45,7 @@ public sealed class SipCna : IAsyncDisposable
             ["Cna:Sip:UsersFile"] = users,
             ["Cna:Sip:RegistrarEnabled"] = "true",
             ["Cna:Sip:DigestAlgorithms:0"] = "MD5", // baresip 1.0 (libre) fails on any SHA-256 challenge
-            ["Cna:Sip:HeartbeatSeconds"] = "2",
+            ["Cna:Sip:HeartbeatSeconds"] = "3", // stale after 6 s of silence; roomy enough for a loaded machine
             ["Cna:Sip:TimerT1Milliseconds"] = "100",
             ["Cna:Sip:RetryBaseDelaySeconds"] = "0.2",
             ["Cna:Sip:RetryMaxDelaySeconds"] = "1",
