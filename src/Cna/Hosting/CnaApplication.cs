@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
+using Aggregators.Cna.Sip;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Aggregators.Cna.Hosting;
@@ -49,11 +50,19 @@ public static class CnaApplication
         services.AddOptions<CnaOptions>().Bind(configuration.GetSection(CnaOptions.SectionName));
         services.AddMetrics();
         // The SIP side (Cna:Sip) and the XMPP side (Cna:Xmpp) register themselves here.
+        services.AddCnaSip(configuration);
         return services;
     }
 
     private static void MapEndpoints(WebApplication app)
     {
         app.MapGet("/healthz", () => Results.Text("ok\n"));
+        app.MapGet("/readyz", (IEnumerable<ICnaReadinessCheck> checks) =>
+        {
+            var (status, text) = CnaStatusPages.Readiness(checks);
+            return Results.Text(text, statusCode: status);
+        });
+        app.MapGet("/metrics", (IEnumerable<ICnaMetricsSource> sources) =>
+            Results.Text(CnaStatusPages.Metrics(sources), "text/plain; version=0.0.4"));
     }
 }

@@ -33,7 +33,12 @@ public sealed class BaresipPhone : IAsyncDisposable
 
     public string Log => _process.Tail();
 
-    public static async Task<BaresipPhone> StartAsync(int outboundPort, string password, TimeSpan lifetime)
+    /// <summary>
+    /// Starts baresip with the account &lt;<paramref name="aor"/>&gt; (its MWI subscription goes to it)
+    /// through the outbound proxy on <paramref name="outboundPort"/>, answering challenges as
+    /// <paramref name="authUser"/> (default: the AOR's user).
+    /// </summary>
+    public static async Task<BaresipPhone> StartAsync(int outboundPort, string password, TimeSpan lifetime, string aor = "sip:juliet@example.com", string? authUser = null)
     {
         var baresip = RequiredPeer.Executable(Executable, "baresip-core");
         var dir = RequiredPeer.TempDirectory("baresip");
@@ -49,7 +54,9 @@ public sealed class BaresipPhone : IAsyncDisposable
             .Replace("{{CTRL_PORT}}", ctrlPort.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
             .Replace("{{DEAD_PORT}}", TestPorts.Next().ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
             .Replace("{{OUTBOUND_PORT}}", outboundPort.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
-            .Replace("{{PASSWORD}}", password, StringComparison.Ordinal);
+            .Replace("{{PASSWORD}}", password, StringComparison.Ordinal)
+            .Replace("{{AOR}}", aor, StringComparison.Ordinal)
+            .Replace("{{AUTH_USER}}", authUser ?? aor[4..aor.IndexOf('@', StringComparison.Ordinal)], StringComparison.Ordinal);
         File.WriteAllText(Path.Combine(dir, "config"), Fill(File.ReadAllText(Path.Combine(configs, "config"))));
         File.WriteAllText(Path.Combine(dir, "accounts"), Fill(File.ReadAllText(Path.Combine(configs, "accounts"))));
         File.WriteAllText(Path.Combine(dir, "contacts"), "");

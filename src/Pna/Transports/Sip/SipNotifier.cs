@@ -29,6 +29,7 @@ public sealed partial class SipNotifier : INotificationTransport
     private readonly SipNotifierOptions _options;
     private readonly ISipSubscriptionHost _host;
     private readonly SipCredentials _credentials;
+    private readonly SipTrustedPeers _trustedPeers;
     private readonly DigestServer? _digest;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -53,6 +54,7 @@ public sealed partial class SipNotifier : INotificationTransport
         _transactions = new SipTransactionLayer(timers, time);
         _domains = new HashSet<string>(options.Domains, StringComparer.OrdinalIgnoreCase);
         _realm = options.Authentication.Realm.Length > 0 ? options.Authentication.Realm : options.Domains.FirstOrDefault() ?? "pna";
+        _trustedPeers = new SipTrustedPeers(options.TrustedPeers, _realm);
         if (options.Authentication.Enabled)
         {
             _digest = new DigestServer(new DigestServerOptions
@@ -211,7 +213,7 @@ public sealed partial class SipNotifier : INotificationTransport
             r.Headers.Set(SipHeaderNames.AllowEvents, MessageSummary.EventPackage + ", " + MailEventNotifyBody.EventPackage);
             return r;
         }
-        if (Authenticate(request, out var subscriber) is { } challenge)
+        if (Authenticate(request, tx.RemoteEndPoint, out var subscriber) is { } challenge)
         {
             return challenge;
         }
@@ -257,22 +259,36 @@ public sealed partial class SipNotifier : INotificationTransport
     }
 
     /// <summary>Digest authentication (RFC 3261 §22.4): null when the request may go on, else the 401/403.</summary>
-    private SipResponse? Authenticate(SipRequest request, out string? subscriber)
+    private SipResponse? Authenticate(SipRequest request, IPEndPoint remote, out string? subscriber)
     {
         subscriber = null;
         if (_digest is null)
         {
+            SipTrustedPeers.StripAssertedIdentity(request); // RFC 3325 §5: only a trusted peer's assertion counts
+
             // Authentication off: the subscriber is who the From header says.
             var from = request.From.Uri;
             subscriber = $"sip:{from.User}@{from.Host}";
             return null;
         }
-        var verdict = _digest.Verify(request, _credentials.Ha1);
+        var verdict = _digest.Verify(request, (user, algorithm) => _trustedPeers.Ha1(user, algorithm) ?? _credentials.Ha1(user, algorithm));
         switch (verdict)
         {
             case DigestVerification.Ok:
                 var username = request.Authorization.First(a => a["realm"] == _realm)["username"]!;
                 subscriber = username.Contains('@', StringComparison.Ordinal) ? "sip:" + username : $"sip:{username}@{_realm}";
+                if (!_trustedPeers.IsPeer(username))
+                {
+                    SipTrustedPeers.StripAssertedIdentity(request);
+                    return null;
+                }
+                // A trusted peer (docs/sip.md): authorized as the identity it asserts (RFC 3325 §9.1).
+                subscriber = _trustedPeers.SubscriberFor(username, request, remote, subscriber, out var refused);
+                if (subscriber is null)
+                {
+                    LogAuthFailed("TrustedPeer: " + refused, request.From.Uri.ToString());
+                    return Reject(request, 403, "Forbidden (" + Sanitize(refused!) + ")");
+                }
                 return null;
             case DigestVerification.UnknownUser or DigestVerification.WrongResponse:
                 LogAuthFailed(verdict.ToString(), request.From.Uri.ToString());

@@ -48,6 +48,9 @@ public sealed class SipNotifierOptions
     /// <summary>RFC 3458 message-context class of the message-summary line (text-message for e-mail).</summary>
     public string MessageClass { get; set; } = "text-message";
 
+    /// <summary>CNAs trusted to assert their users' identities with P-Asserted-Identity (RFC 3325), docs/sip.md.</summary>
+    public List<SipTrustedPeerOptions> TrustedPeers { get; init; } = [];
+
     /// <summary>The optional minimal registrar (for softphones that insist on registering somewhere).</summary>
     public SipRegistrarOptions Registrar { get; init; } = new();
 
@@ -96,6 +99,22 @@ public sealed class SipNotifierOptions
             {
                 yield return $"Pna:Sip:Authentication:Algorithms: '{a}' is not SHA-256 or MD5";
             }
+        }
+        for (var i = 0; i < TrustedPeers.Count; i++)
+        {
+            var p = TrustedPeers[i];
+            if (string.IsNullOrEmpty(p.Username) || string.IsNullOrEmpty(p.Password) || p.Domains.Count == 0)
+            {
+                yield return $"Pna:Sip:TrustedPeers:{i} needs Username, Password and Domains";
+            }
+            foreach (var a in p.Addresses.Where(a => !IPAddress.TryParse(a, out _)))
+            {
+                yield return $"Pna:Sip:TrustedPeers:{i}:Addresses: '{a}' is not an IP address";
+            }
+        }
+        if (TrustedPeers.Count > 0 && !Authentication.Enabled)
+        {
+            yield return "Pna:Sip:TrustedPeers need Pna:Sip:Authentication:Enabled (peers authenticate with digest)";
         }
         if (Authentication.Enabled && string.IsNullOrEmpty(Authentication.CredentialsFile))
         {
