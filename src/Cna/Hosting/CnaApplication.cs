@@ -1,3 +1,4 @@
+using Aggregators.Cna.Xmpp;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -49,6 +50,7 @@ public static class CnaApplication
         services.AddOptions<CnaOptions>().Bind(configuration.GetSection(CnaOptions.SectionName));
         services.AddMetrics();
         // The SIP side (Cna:Sip) and the XMPP side (Cna:Xmpp) register themselves here.
+        services.AddCnaXmpp(configuration);
         return services;
     }
 
