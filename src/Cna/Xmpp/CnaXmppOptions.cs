@@ -26,6 +26,13 @@ public sealed class CnaXmppOptions
     public string Secret { get; set; } = "";
 
     /// <summary>
+    /// The localpart of the CNA's own JID at the PNAs: subscriptions and requests upstream come
+    /// from <c>cna@events.example.net</c> (one resource per upstream subscription), the subscriber
+    /// a PNA grants (<c>xmpp:cna@events.example.net</c>).
+    /// </summary>
+    public string UpstreamLocalpart { get; set; } = "cna";
+
+    /// <summary>
     /// Domains whose users are local (their server authenticated them). Empty: the component
     /// domain without its first label (<c>events.example.net</c> → <c>example.net</c>).
     /// </summary>
@@ -99,6 +106,11 @@ internal sealed class CnaXmppOptionsValidator : IValidateOptions<CnaXmppOptions>
         if (!IsDomain(options.ComponentDomain))
         {
             errors.Add($"{S}:ComponentDomain must be a domain such as events.example.net (was '{options.ComponentDomain}').");
+        }
+        if (string.IsNullOrEmpty(options.UpstreamLocalpart) || options.UpstreamLocalpart.Contains('\\', StringComparison.Ordinal)
+            || !Jid.TryParse(options.UpstreamLocalpart + "@" + options.ComponentDomain, out _))
+        {
+            errors.Add($"{S}:UpstreamLocalpart must be a JID localpart without '\\' (was '{options.UpstreamLocalpart}').");
         }
         if (string.IsNullOrEmpty(options.Secret))
         {

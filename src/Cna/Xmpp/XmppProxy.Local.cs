@@ -99,7 +99,7 @@ public sealed partial class XmppProxy
         var result = new XElement(Items + "query");
         foreach (var service in _accounts.Services.OrderBy(s => s.ToString(), StringComparer.Ordinal))
         {
-            var reply = await AskCachedAsync(new Iq(IqType.Get, "", service, Domain, new XElement(Items + "query")), ct).ConfigureAwait(false);
+            var reply = await AskCachedAsync(new Iq(IqType.Get, "", service, UpstreamJid, new XElement(Items + "query")), ct).ConfigureAwait(false);
             if (reply.Type != IqType.Result || reply.Payload is not { } query)
             {
                 continue; // one unreachable PNA must not hide the others
@@ -119,7 +119,7 @@ public sealed partial class XmppProxy
     /// <summary>Disco of an account's nodes: asked of the PNA (cached briefly), its JIDs rewritten to the CNA's.</summary>
     private async Task<Iq> ProxyDiscoAsync(Iq iq, XElement query, Jid upstream, CancellationToken ct)
     {
-        var reply = await AskCachedAsync(new Iq(IqType.Get, "", upstream, Domain, new XElement(query)), ct).ConfigureAwait(false);
+        var reply = await AskCachedAsync(new Iq(IqType.Get, "", upstream, UpstreamJid, new XElement(query)), ct).ConfigureAwait(false);
         if (reply.Type == IqType.Error)
         {
             return iq.CreateError(reply.Error ?? StanzaError.Of(StanzaErrorCondition.UndefinedCondition));
@@ -411,7 +411,7 @@ public sealed partial class XmppProxy
         Iq reply;
         try
         {
-            reply = await AskUpstreamAsync(new Iq(IqType.Get, "", upstream, Domain, new XElement(request.Parent!)), ct).ConfigureAwait(false);
+            reply = await AskUpstreamAsync(new Iq(IqType.Get, "", upstream, UpstreamJid, new XElement(request.Parent!)), ct).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {

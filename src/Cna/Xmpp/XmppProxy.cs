@@ -72,6 +72,7 @@ public sealed partial class XmppProxy : IHostedService, IAsyncDisposable
         _logger = loggerFactory.CreateLogger<XmppProxy>();
         _time = time ?? TimeProvider.System;
         Domain = Jid.Parse(_options.ComponentDomain);
+        UpstreamJid = Jid.Create(_options.UpstreamLocalpart, Domain.Domain);
         _rules = new AllowRules(_options.EffectiveLocalDomains, _options.Allow);
         _accounts = new RemoteAccounts(Domain, _options.Routes);
         _resubscribe = new ResiliencePipelineBuilder { TimeProvider = _time }
@@ -108,6 +109,9 @@ public sealed partial class XmppProxy : IHostedService, IAsyncDisposable
 
     /// <summary>The component's domain (<c>events.example.net</c>).</summary>
     public Jid Domain { get; }
+
+    /// <summary>The CNA's own JID at the PNAs (<c>cna@events.example.net</c>); each upstream subscription is one of its resources.</summary>
+    public Jid UpstreamJid { get; }
 
     /// <summary>The component's state (Idle before start).</summary>
     public ComponentState ComponentState { get; private set; } = ComponentState.Idle;
@@ -222,7 +226,7 @@ public sealed partial class XmppProxy : IHostedService, IAsyncDisposable
                 Interlocked.Increment(ref _requestsInFlight);
                 _ = Task.Run(() => HandleRequestSafelyAsync(request), CancellationToken.None);
                 break;
-            case Message { To.Resource: { } resource } message when message.To!.Local is null && resource.StartsWith("up-", StringComparison.Ordinal):
+            case Message { To.Resource: { } resource } message when message.To!.Bare == UpstreamJid:
                 HandleUpstreamMessage(message, resource);
                 break;
             case Message { IsError: true } bounce:
@@ -309,7 +313,7 @@ public sealed partial class XmppProxy : IHostedService, IAsyncDisposable
             return existing;
         }
         var resource = key.Resource;
-        var upstream = new UpstreamSubscription(key, service, Domain.WithResource(resource), mailbox);
+        var upstream = new UpstreamSubscription(key, service, UpstreamJid.WithResource(resource), mailbox);
         _upstreams[key] = upstream;
         _byResource[resource] = upstream;
         created = true;

@@ -23,7 +23,9 @@ public sealed class PnaXmppHost : IAsyncDisposable
 
     public XmppPubsubTransport Transport => App.Services.GetRequiredService<XmppPubsubTransport>();
 
-    public static async Task<PnaXmppHost> StartAsync(string dataDirectory, int componentPort, string secret, string domain = "events.example.com")
+    /// <param name="extraSettings">More settings (e.g. grants for a CNA), added to or replacing the defaults.</param>
+    public static async Task<PnaXmppHost> StartAsync(string dataDirectory, int componentPort, string secret, string domain = "events.example.com",
+        IReadOnlyDictionary<string, string>? extraSettings = null)
     {
         var settings = new Dictionary<string, string>
         {
@@ -44,6 +46,10 @@ public sealed class PnaXmppHost : IAsyncDisposable
             ["Pna:Xmpp:MaxReconnectDelay"] = "00:00:02",
             ["Logging:LogLevel:Default"] = "Warning",
         };
+        foreach (var (key, value) in extraSettings ?? new Dictionary<string, string>())
+        {
+            settings[key] = value;
+        }
         var app = PnaApplication.Build([.. settings.Select(p => $"--{p.Key}={p.Value}")]);
         await app.StartAsync();
         var host = new PnaXmppHost(app);
