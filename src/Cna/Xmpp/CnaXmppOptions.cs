@@ -47,6 +47,12 @@ public sealed class CnaXmppOptions
     /// <summary>Heartbeat interval asked of the PNA; no word from it for two intervals makes the upstream subscription stale.</summary>
     public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// An active upstream subscription is subscribed again this often, so the PNA re-checks its
+    /// grant (a revoked one ends the local subscriptions); zero turns it off.
+    /// </summary>
+    public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>How often the watchdog looks at the upstream subscriptions.</summary>
     public TimeSpan WatchdogTick { get; set; } = TimeSpan.FromSeconds(1);
 
@@ -145,6 +151,10 @@ internal sealed class CnaXmppOptionsValidator : IValidateOptions<CnaXmppOptions>
         if (options.Heartbeat < TimeSpan.FromSeconds(1) || options.Heartbeat > TimeSpan.FromDays(1))
         {
             errors.Add($"{S}:Heartbeat must be between 1 second and 1 day (was {options.Heartbeat}); the PNA's minimum (Pna:Heartbeats:Min, 10 s by default) applies too.");
+        }
+        if (options.RefreshInterval < TimeSpan.Zero)
+        {
+            errors.Add($"{S}:RefreshInterval must not be negative (zero: no periodic re-subscribe).");
         }
         if (options.WatchdogTick <= TimeSpan.Zero || options.UpstreamTimeout <= TimeSpan.Zero || options.DiscoCacheTime < TimeSpan.Zero)
         {

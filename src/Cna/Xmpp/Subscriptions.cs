@@ -60,6 +60,9 @@ internal sealed class UpstreamSubscription
 
     public string? SubId { get; set; }
 
+    /// <summary>When the PNA last accepted a subscribe of it (for the periodic refresh).</summary>
+    public DateTimeOffset LastSubscribed { get; set; }
+
     /// <summary>When the PNA was last heard from for this subscription.</summary>
     public DateTimeOffset LastHeard { get; set; }
 

@@ -125,7 +125,7 @@ public sealed partial class XmppProxy
             {
                 upstream.State = UpstreamState.Active;
             }
-            upstream.LastHeard = _time.GetUtcNow();
+            upstream.LastHeard = upstream.LastSubscribed = _time.GetUtcNow();
             upstream.FirstAnswer.TrySetResult(null);
         }
         // The subscribe's last item comes only for a new subscription (the PNA answers an existing
@@ -320,7 +320,8 @@ public sealed partial class XmppProxy
 
     /// <summary>
     /// The watchdog: an active upstream subscription that heard nothing (notification or
-    /// heartbeat) for two heartbeat intervals is stale; re-subscribe it.
+    /// heartbeat) for two heartbeat intervals is stale; re-subscribe it. One not re-subscribed
+    /// for Cna:Xmpp:RefreshInterval is subscribed again (not stale) so the PNA re-checks access.
     /// </summary>
     internal void CheckSilence()
     {
@@ -329,11 +330,21 @@ public sealed partial class XmppProxy
         {
             foreach (var upstream in _upstreams.Values)
             {
-                if (upstream.State == UpstreamState.Active && now - upstream.LastHeard > 2 * upstream.Key.Heartbeat)
+                if (upstream.State != UpstreamState.Active)
+                {
+                    continue;
+                }
+                if (now - upstream.LastHeard > 2 * upstream.Key.Heartbeat)
                 {
                     upstream.State = UpstreamState.Resubscribing;
                     MarkStale(upstream);
                     StartSync(upstream, $"silent for {(now - upstream.LastHeard).TotalSeconds:0} s");
+                }
+                else if (_options.RefreshInterval > TimeSpan.Zero && now - upstream.LastSubscribed > _options.RefreshInterval)
+                {
+                    // Not stale: the PNA re-checks the grant (XEP-0060 §6.1.6 answer, or forbidden).
+                    upstream.LastSubscribed = now;
+                    StartSync(upstream, "periodic refresh");
                 }
             }
         }

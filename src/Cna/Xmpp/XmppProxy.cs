@@ -101,7 +101,7 @@ public sealed partial class XmppProxy : IHostedService, IAsyncDisposable
         var meter = meters.Create("Aggregators.Cna");
         _notificationsOut = meter.CreateCounter<long>("cna.xmpp.notifications.out", "{notification}", "Notifications sent to local XMPP subscribers");
         _dropped = meter.CreateCounter<long>("cna.xmpp.notifications.dropped", "{notification}", "Local notifications not sent: component down or queue full");
-        _resubscribes = meter.CreateCounter<long>("cna.xmpp.upstream.resubscribes", "{subscribe}", "Upstream re-subscriptions after silence, failure or reconnect");
+        _resubscribes = meter.CreateCounter<long>("cna.xmpp.upstream.resubscribes", "{subscribe}", "Upstream re-subscriptions after silence, failure, reconnect or periodic refresh");
         meter.CreateObservableGauge("cna.xmpp.upstream.subscriptions", () => Status.Upstreams, "{subscription}", "Upstream XMPP subscriptions");
         meter.CreateObservableGauge("cna.xmpp.upstream.stale", () => Status.StaleUpstreams, "{subscription}", "Upstream XMPP subscriptions currently stale");
         meter.CreateObservableGauge("cna.xmpp.local.subscriptions", () => Status.LocalSubscriptions, "{subscription}", "Local XMPP subscriptions");

@@ -179,6 +179,26 @@ public sealed class XmppProxyTests
     }
 
     [Fact]
+    public async Task A_periodic_refresh_resubscribes_without_staleness_and_a_revoked_grant_ends_the_local_subscriptions()
+    {
+        await using var h = await StartAsync(configure: o => o.RefreshInterval = TimeSpan.FromSeconds(30));
+        var upstream = await FirstSubscriberAsync(h);
+        h.Time.Advance(TimeSpan.FromSeconds(20));
+        await h.UpstreamNotifyAsync(upstream.From!, XmppPayloadKind.Heartbeat, 2, Five); // keeps it fresh
+        h.Time.Advance(TimeSpan.FromSeconds(11));
+        h.Proxy.CheckSilence();
+        var refresh = await h.UpstreamRequestAsync("subscribe");
+        Assert.Equal(upstream.From, refresh.From);
+        Assert.Equal(0, h.Proxy.Status.StaleUpstreams);
+        Assert.Empty(h.Drain(s => IsNotificationTo(s, "romeo@example.net") && PayloadOf(s)!.Stale));
+
+        await h.FromServerAsync(refresh.CreateError(StanzaError.Of(StanzaErrorCondition.Forbidden, "no grant")).Element);
+        var ended = await h.SentAsync(s => s is Message && s.Element.Element(Ev + "event")?.Element(Ev + "subscription") is not null);
+        Assert.Equal("romeo@example.net", ended.To!.ToString());
+        Assert.Equal(0, h.Proxy.Status.LocalSubscriptions);
+    }
+
+    [Fact]
     public async Task A_first_subscribe_the_pna_refuses_is_answered_with_the_pna_error()
     {
         await using var h = await StartAsync();
