@@ -20,7 +20,7 @@ internal sealed class CnaXmppHost : IAsyncDisposable
 
     public XmppProxy Proxy => App.Services.GetRequiredService<XmppProxy>();
 
-    public static async Task<CnaXmppHost> StartAsync(string dataDirectory, int componentPort, string secret, TimeSpan heartbeat)
+    public static async Task<CnaXmppHost> StartAsync(string dataDirectory, int componentPort, string secret, TimeSpan heartbeat, TimeSpan? refresh = null)
     {
         var settings = new Dictionary<string, string>
         {
@@ -39,6 +39,7 @@ internal sealed class CnaXmppHost : IAsyncDisposable
             ["Cna:Xmpp:UpstreamTimeout"] = "00:00:10",
             ["Cna:Xmpp:ReconnectDelay"] = "00:00:00.200",
             ["Cna:Xmpp:MaxReconnectDelay"] = "00:00:02",
+            ["Cna:Xmpp:RefreshInterval"] = (refresh ?? TimeSpan.FromMinutes(10)).ToString("c", CultureInfo.InvariantCulture),
             ["Logging:LogLevel:Default"] = "Warning",
         };
         var app = CnaApplication.Build([.. settings.Select(p => $"--{p.Key}={p.Value}")]);

@@ -146,6 +146,54 @@ public sealed class CnaXmppTests : IClassFixture<CnaXmppPeers>
         }
     }
 
+    [Fact]
+    public async Task A_grant_revoked_at_the_pna_ends_the_local_subscription_with_a_subscription_state_notification()
+    {
+        var prosody = _peers.Prosody;
+        var pnaData = RequiredPeer.TempDirectory("cna-xmpp-pna");
+        var pna = await PnaXmppHost.StartAsync(pnaData, prosody.ComponentPort, ProsodyServer.Secret, extraSettings: PnaSettings);
+        CnaXmppHost? cna = null;
+        RawXmppClient? user = null;
+        try
+        {
+            await pna.MessageNewAsync("juliet@example.com", "INBOX", 3, 1, 4);
+            cna = await CnaXmppHost.StartAsync(RequiredPeer.TempDirectory("cna-xmpp-cna"), prosody.ComponentPort, ProsodyServer.Secret,
+                TimeSpan.FromSeconds(2), refresh: TimeSpan.FromSeconds(1));
+            user = await RawXmppClient.ConnectAsync(prosody.C2sPort, "u0", "example.net", "pw", CancellationToken.None);
+            Assert.Equal("result", (string?)(await user.IqAsync("set", Account, Subscribe(user.BareJid), Wait)).Attribute("type"));
+            Assert.Equal(XmppPayloadKind.Initial, (await user.NextNotificationAsync(Wait)).Kind);
+
+            // The PNA's admin removes the CNA's grant and restarts it (the stored subscription comes back).
+            await pna.DisposeAsync();
+            var revoked = new Dictionary<string, string>(PnaSettings) { ["Pna:Authorization:Grants:1:Subscriber"] = "xmpp:nobody@example.org" };
+            pna = await PnaXmppHost.StartAsync(pnaData, prosody.ComponentPort, ProsodyServer.Secret, extraSettings: revoked);
+
+            // The CNA's next re-subscribe is refused: the user is told, per XEP-0060 §8.8.4.
+            System.Xml.Linq.XNamespace ev = "http://jabber.org/protocol/pubsub#event";
+            var ended = await user.NextAsync(e => e.Element(ev + "event")?.Element(ev + "subscription") is not null, Wait);
+            var state = ended.Element(ev + "event")!.Element(ev + "subscription")!;
+            Assert.Equal(("none", Inbox, Account), ((string?)state.Attribute("subscription"), (string?)state.Attribute("node"), (string?)ended.Attribute("from")));
+            Assert.Equal(0, cna.Proxy.Status.LocalSubscriptions);
+            Assert.Equal(0, UpstreamSubscriptions(pna));
+        }
+        catch (Exception ex) when (ex is TimeoutException or Xunit.Sdk.XunitException)
+        {
+            throw new InvalidOperationException(ex.Message + "\nProsody log:\n" + prosody.Log(), ex);
+        }
+        finally
+        {
+            if (user is not null)
+            {
+                await user.DisposeAsync();
+            }
+            if (cna is not null)
+            {
+                await cna.DisposeAsync();
+            }
+            await pna.DisposeAsync();
+        }
+    }
+
     /// <summary>Waits until romeo and every raw subscriber received a notification matching <paramref name="condition"/> (others are skipped).</summary>
     private static async Task EveryoneSeesAsync(SlixmppClient romeo, IReadOnlyList<RawXmppClient> raw, Func<XmppMailEventPayload, bool> condition)
     {

@@ -122,7 +122,8 @@ internal sealed class RawXmppClient : IAsyncDisposable
         return XmppMailEventCodec.TryRead(element, out var payload, out var error) ? payload : throw new InvalidOperationException(error);
     }
 
-    private async Task<XElement> NextAsync(Func<XElement, bool> match, TimeSpan timeout)
+    /// <summary>The next received stanza matching <paramref name="match"/> (others are kept).</summary>
+    public async Task<XElement> NextAsync(Func<XElement, bool> match, TimeSpan timeout)
     {
         lock (_held)
         {
