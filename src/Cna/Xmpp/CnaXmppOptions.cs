@@ -44,6 +44,9 @@ public sealed class CnaXmppOptions
     /// <summary>Who may watch what; empty: any local user may watch any routed account.</summary>
     public List<CnaXmppAllowRule> Allow { get; } = [];
 
+    /// <summary>Local subscriptions one user (bare JID) may hold; more are refused (policy-violation).</summary>
+    public int MaxSubscriptionsPerUser { get; set; } = 100;
+
     /// <summary>Heartbeat interval asked of the PNA; no word from it for two intervals makes the upstream subscription stale.</summary>
     public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(60);
 
@@ -151,6 +154,10 @@ internal sealed class CnaXmppOptionsValidator : IValidateOptions<CnaXmppOptions>
         if (options.Heartbeat < TimeSpan.FromSeconds(1) || options.Heartbeat > TimeSpan.FromDays(1))
         {
             errors.Add($"{S}:Heartbeat must be between 1 second and 1 day (was {options.Heartbeat}); the PNA's minimum (Pna:Heartbeats:Min, 10 s by default) applies too.");
+        }
+        if (options.MaxSubscriptionsPerUser < 1)
+        {
+            errors.Add($"{S}:MaxSubscriptionsPerUser must be at least 1 (was {options.MaxSubscriptionsPerUser}).");
         }
         if (options.RefreshInterval < TimeSpan.Zero)
         {

@@ -253,6 +253,12 @@ public sealed partial class XmppProxy
                 // §6.1.6: already subscribed: the existing subscription is the answer.
                 return iq.CreateResult(PubsubWire.SubscriptionElement(node, jid, existing.SubId));
             }
+            if (_localsPerUser.GetValueOrDefault(jid.Bare) >= _options.MaxSubscriptionsPerUser)
+            {
+                // XEP-0060 §6.1.3 error cases: too many subscriptions is policy-violation.
+                return PubsubWire.Error(iq, StanzaErrorCondition.PolicyViolation, "too-many-subscriptions",
+                    $"at most {_options.MaxSubscriptionsPerUser} subscriptions per user (Cna:Xmpp:MaxSubscriptionsPerUser)");
+            }
             var upstream = GetOrCreateUpstream(UpstreamKey.For(account, node, options, _options.Heartbeat), upstreamService, mailbox, out var created);
             var id = _store.Insert(jid, service, node, options, _time.GetUtcNow());
             local = new LocalSubscription(id, jid, service, node, options, upstream);

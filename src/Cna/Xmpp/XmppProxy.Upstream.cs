@@ -171,9 +171,7 @@ public sealed partial class XmppProxy
                 {
                     Send(PubsubWire.SubscriptionState(local.Subscriber, local.Service, local.Node, local.Subscriber, local.SubId));
                 }
-                _locals.Remove(local.Id);
-                _localsByKey.Remove(local.Key);
-                _store.Delete(local.Id);
+                Forget(local);
                 LogLocalEnded(local.Id, local.Subscriber.ToString(), local.Service.ToString(), local.Node, reason);
             }
             upstream.Locals.Clear();

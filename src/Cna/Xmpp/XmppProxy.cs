@@ -54,6 +54,7 @@ public sealed partial class XmppProxy : IHostedService, IAsyncDisposable
     private readonly Dictionary<string, UpstreamSubscription> _byResource = new(StringComparer.Ordinal);
     private readonly Dictionary<long, LocalSubscription> _locals = [];
     private readonly Dictionary<(Jid, Jid, string), LocalSubscription> _localsByKey = [];
+    private readonly Dictionary<Jid, int> _localsPerUser = [];
     private readonly Dictionary<(string To, string Namespace, string? Node), (DateTimeOffset Expires, XElementHolder Reply)> _discoCache = [];
 
     private XmppComponent? _component;
@@ -324,18 +325,17 @@ public sealed partial class XmppProxy : IHostedService, IAsyncDisposable
     {
         _locals[local.Id] = local;
         _localsByKey[local.Key] = local;
+        _localsPerUser[local.Subscriber.Bare] = _localsPerUser.GetValueOrDefault(local.Subscriber.Bare) + 1;
         local.Upstream.Locals.Add(local);
     }
 
     /// <summary>Removes a local subscription; the last one leaving ends the upstream one (XEP-0060 §6.2 upstream).</summary>
     private void RemoveLocal(LocalSubscription local, string reason)
     {
-        if (!_locals.Remove(local.Id))
+        if (!Forget(local))
         {
             return;
         }
-        _localsByKey.Remove(local.Key);
-        _store.Delete(local.Id);
         var upstream = local.Upstream;
         upstream.Locals.Remove(local);
         LogLocalEnded(local.Id, local.Subscriber.ToString(), local.Service.ToString(), local.Node, reason);
@@ -343,6 +343,27 @@ public sealed partial class XmppProxy : IHostedService, IAsyncDisposable
         {
             DropUpstream(upstream, unsubscribe: upstream.Confirmed);
         }
+    }
+
+    /// <summary>Removes a local subscription from the indexes and the store; false if it was gone already.</summary>
+    private bool Forget(LocalSubscription local)
+    {
+        if (!_locals.Remove(local.Id))
+        {
+            return false;
+        }
+        _localsByKey.Remove(local.Key);
+        var user = local.Subscriber.Bare;
+        if (_localsPerUser.TryGetValue(user, out var n) && n > 1)
+        {
+            _localsPerUser[user] = n - 1;
+        }
+        else
+        {
+            _localsPerUser.Remove(user);
+        }
+        _store.Delete(local.Id);
+        return true;
     }
 
     private void DropUpstream(UpstreamSubscription upstream, bool unsubscribe)

@@ -222,6 +222,21 @@ public sealed class XmppProxyTests
         Assert.Equal(0, h.Proxy.Status.LocalSubscriptions);
     }
 
+    [Fact]
+    public async Task A_user_cannot_hold_more_subscriptions_than_allowed()
+    {
+        await using var h = await StartAsync(configure: o => o.MaxSubscriptionsPerUser = 1);
+        await FirstSubscriberAsync(h);
+        var id = await h.RequestAsync("romeo@example.net/phone", Account, "set", Subscribe("mail_events", "romeo@example.net/phone"));
+        var reply = await h.ReplyAsync(id);
+        Assert.Equal(StanzaErrorCondition.PolicyViolation, reply.Error!.Condition);
+        Assert.Equal("too-many-subscriptions", reply.Error.ApplicationCondition!.Name.LocalName);
+        id = await h.RequestAsync("romeo@example.net", Account, "set", Unsubscribe(Inbox, "romeo@example.net"));
+        await h.ReplyAsync(id);
+        id = await h.RequestAsync("romeo@example.net/phone", Account, "set", Subscribe(Inbox, "romeo@example.net/phone"));
+        await h.UpstreamRequestAsync("subscribe"); // allowed again (and a new upstream: the last one left)
+    }
+
     [Theory]
     [InlineData("tybalt@example.org", StanzaErrorCondition.Forbidden)]            // not a local user
     [InlineData("mercutio@example.net", StanzaErrorCondition.Forbidden)]          // no allow rule
