@@ -23,9 +23,9 @@ public sealed class PnaXmppHost : IAsyncDisposable
 
     public XmppPubsubTransport Transport => App.Services.GetRequiredService<XmppPubsubTransport>();
 
-    /// <param name="extraSettings">More settings (e.g. grants for a CNA), added to or replacing the defaults.</param>
+    /// <param name="extra">More settings (or overrides), e.g. another grant or Pna:Xmpp:NotificationType.</param>
     public static async Task<PnaXmppHost> StartAsync(string dataDirectory, int componentPort, string secret, string domain = "events.example.com",
-        IReadOnlyDictionary<string, string>? extraSettings = null)
+        IReadOnlyDictionary<string, string>? extra = null)
     {
         var settings = new Dictionary<string, string>
         {
@@ -46,7 +46,7 @@ public sealed class PnaXmppHost : IAsyncDisposable
             ["Pna:Xmpp:MaxReconnectDelay"] = "00:00:02",
             ["Logging:LogLevel:Default"] = "Warning",
         };
-        foreach (var (key, value) in extraSettings ?? new Dictionary<string, string>())
+        foreach (var (key, value) in extra ?? new Dictionary<string, string>())
         {
             settings[key] = value;
         }

@@ -45,7 +45,7 @@ public sealed class CnaXmppTests : IClassFixture<CnaXmppPeers>
     {
         var prosody = _peers.Prosody;
         var pnaData = RequiredPeer.TempDirectory("cna-xmpp-pna");
-        var pna = await PnaXmppHost.StartAsync(pnaData, prosody.ComponentPort, ProsodyServer.Secret, extraSettings: PnaSettings);
+        var pna = await PnaXmppHost.StartAsync(pnaData, prosody.ComponentPort, ProsodyServer.Secret, extra: PnaSettings);
         CnaXmppHost? cna = null;
         var raw = new List<RawXmppClient>();
         SlixmppClient? romeo = null;
@@ -105,7 +105,7 @@ public sealed class CnaXmppTests : IClassFixture<CnaXmppPeers>
 
             // It comes back (its subscriptions restored) and the mailbox changed: everyone gets
             // fresh, right totals without doing anything.
-            pna = await PnaXmppHost.StartAsync(pnaData, prosody.ComponentPort, ProsodyServer.Secret, extraSettings: PnaSettings);
+            pna = await PnaXmppHost.StartAsync(pnaData, prosody.ComponentPort, ProsodyServer.Secret, extra: PnaSettings);
             await pna.MessageNewAsync("juliet@example.com", "INBOX", 5, 3, 6);
             await EveryoneSeesAsync(romeo, raw, p => !p.Stale && p.Totals?.Messages == 5);
             Assert.Equal(1, UpstreamSubscriptions(pna));
@@ -151,7 +151,7 @@ public sealed class CnaXmppTests : IClassFixture<CnaXmppPeers>
     {
         var prosody = _peers.Prosody;
         var pnaData = RequiredPeer.TempDirectory("cna-xmpp-pna");
-        var pna = await PnaXmppHost.StartAsync(pnaData, prosody.ComponentPort, ProsodyServer.Secret, extraSettings: PnaSettings);
+        var pna = await PnaXmppHost.StartAsync(pnaData, prosody.ComponentPort, ProsodyServer.Secret, extra: PnaSettings);
         CnaXmppHost? cna = null;
         RawXmppClient? user = null;
         try
@@ -166,7 +166,7 @@ public sealed class CnaXmppTests : IClassFixture<CnaXmppPeers>
             // The PNA's admin removes the CNA's grant and restarts it (the stored subscription comes back).
             await pna.DisposeAsync();
             var revoked = new Dictionary<string, string>(PnaSettings) { ["Pna:Authorization:Grants:1:Subscriber"] = "xmpp:nobody@example.org" };
-            pna = await PnaXmppHost.StartAsync(pnaData, prosody.ComponentPort, ProsodyServer.Secret, extraSettings: revoked);
+            pna = await PnaXmppHost.StartAsync(pnaData, prosody.ComponentPort, ProsodyServer.Secret, extra: revoked);
 
             // The CNA's next re-subscribe is refused: the user is told, per XEP-0060 §8.8.4.
             System.Xml.Linq.XNamespace ev = "http://jabber.org/protocol/pubsub#event";
