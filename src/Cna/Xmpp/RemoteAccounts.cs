@@ -55,7 +55,7 @@ public sealed class RemoteAccounts
             && AccountId.TryParse(text, out account, out _) && account.Domain is { } d && _serviceByMailDomain.ContainsKey(d);
     }
 
-    /// <summary>The PNA's JID for the account: <c>juliet@events.example.com</c>; false when its local part is no JID localpart.</summary>
+    /// <summary>The PNA's JID for the account: <c>juliet@events.example.com</c> (local part XEP-0106-escaped, as the PNA does); false when there is no route.</summary>
     public bool TryUpstreamOf(AccountId account, [NotNullWhen(true)] out Jid? service)
     {
         service = null;
@@ -65,7 +65,8 @@ public sealed class RemoteAccounts
         }
         try
         {
-            service = Jid.Create(account.LocalPart, serviceDomain);
+            // The PNA escapes a local part a JID cannot carry the same way (XEP-0106: o'brien → o\27brien).
+            service = Jid.Create(Escape(account.LocalPart), serviceDomain);
             return true;
         }
         catch (JidFormatException)
@@ -80,7 +81,7 @@ public sealed class RemoteAccounts
         ArgumentNullException.ThrowIfNull(upstream);
         account = default;
         return upstream.Local is not null && _mailDomainByService.TryGetValue(upstream.Domain, out var mailDomain)
-            && AccountId.TryParse(upstream.Local + "@" + mailDomain, out account, out _);
+            && AccountId.TryParse(Unescape(upstream.Local) + "@" + mailDomain, out account, out _);
     }
 
     // XEP-0106 §4: the ten characters a localpart cannot hold, and '\' itself before one of the sequences.

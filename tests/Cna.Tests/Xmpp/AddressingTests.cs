@@ -24,6 +24,17 @@ public sealed class AddressingTests
         Assert.Equal(account, back);
     }
 
+    [Fact]
+    public void A_local_part_a_jid_cannot_carry_is_escaped_at_the_pna_too()
+    {
+        var account = AccountId.Parse("o'brien@example.com");
+        Assert.Equal(@"o\27brien\40example.com@events.example.net", Accounts.LocalJidOf(account).ToString());
+        Assert.True(Accounts.TryUpstreamOf(account, out var upstream));
+        Assert.Equal(@"o\27brien@events.example.com", upstream.ToString());
+        Assert.True(Accounts.TryAccountOfUpstream(upstream, out var back));
+        Assert.Equal(account, back);
+    }
+
     [Theory]
     [InlineData(@"juliet@events.example.net")]                 // no mail domain in the localpart
     [InlineData(@"juliet\40example.invalid@events.example.net")] // domain without a route
