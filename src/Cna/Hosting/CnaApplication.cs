@@ -1,3 +1,4 @@
+using Aggregators.Cna.Xmpp;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -51,6 +52,7 @@ public static class CnaApplication
         services.AddMetrics();
         // The SIP side (Cna:Sip) and the XMPP side (Cna:Xmpp) register themselves here.
         services.AddCnaSip(configuration);
+        services.AddCnaXmpp(configuration);
         return services;
     }
 

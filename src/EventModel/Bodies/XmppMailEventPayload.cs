@@ -64,6 +64,13 @@ public sealed record XmppMailEventPayload
 
     /// <summary>UIDs the event is about (RFC 5423 §4.1 uidset).</summary>
     public string? Uidset { get; init; }
+
+    /// <summary>
+    /// Set by a CNA (docs/cna-xmpp.md) while it has lost contact with the publisher's PNA: the
+    /// totals are the last ones it knew and may be out of date. Written as <c>stale='true'</c>
+    /// only when set; absent means fresh (a PNA never sets it).
+    /// </summary>
+    public bool Stale { get; init; }
 }
 
 /// <summary>Writes and strictly reads <see cref="XmppMailEventPayload"/> elements. Pure: no I/O.</summary>
@@ -109,6 +116,10 @@ public static class XmppMailEventCodec
         if (payload.Uidset is { } uids)
         {
             e.Add(new XAttribute("uidset", uids));
+        }
+        if (payload.Stale)
+        {
+            e.Add(new XAttribute("stale", "true"));
         }
         if (payload.Totals is { } t)
         {
@@ -193,6 +204,15 @@ public static class XmppMailEventCodec
             }
             timestamp = ts;
         }
+        var stale = false;
+        switch ((string?)element.Attribute("stale"))
+        {
+            case null or "false" or "0": break;
+            case "true" or "1": stale = true; break; // xs:boolean
+            case var s:
+                error = $"stale '{s}' is not a boolean (true or false)";
+                return false;
+        }
         MailboxTotals? totals = null;
         var totalsElements = element.Elements(Ns + "totals").ToList();
         if (totalsElements.Count > 1)
@@ -222,6 +242,7 @@ public static class XmppMailEventCodec
             Timestamp = timestamp,
             EventId = (string?)element.Attribute("id"),
             Uidset = (string?)element.Attribute("uidset"),
+            Stale = stale,
         };
         error = null;
         return true;

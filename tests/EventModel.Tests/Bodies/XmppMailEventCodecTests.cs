@@ -32,6 +32,20 @@ public class XmppMailEventCodecTests
     }
 
     [Fact]
+    public void A_stale_payload_carries_stale_true_and_a_fresh_one_no_attribute()
+    {
+        var fresh = new XmppMailEventPayload { Kind = XmppPayloadKind.Heartbeat, Account = Juliet, Mailbox = MailboxPath.Inbox };
+        Assert.Null(XmppMailEventCodec.Write(fresh).Attribute("stale"));
+        var stale = XmppMailEventCodec.Write(fresh with { Stale = true });
+        Assert.Equal("true", (string?)stale.Attribute("stale"));
+        Assert.True(XmppMailEventCodec.TryRead(stale, out var back, out _));
+        Assert.True(back.Stale);
+        stale.SetAttributeValue("stale", "false");
+        Assert.True(XmppMailEventCodec.TryRead(stale, out back, out _));
+        Assert.False(back.Stale);
+    }
+
+    [Fact]
     public void Written_payloads_read_back_equal()
     {
         var gen =
@@ -52,6 +66,7 @@ public class XmppMailEventCodecTests
                 Totals = totals,
                 Timestamp = seconds % 2 == 0 ? null : DateTimeOffset.FromUnixTimeSeconds(seconds),
                 EventId = seconds % 3 == 0 ? null : "id-" + seconds,
+                Stale = seconds % 5 == 0,
             };
         Prop.ForAll(Arb.From(gen), p =>
         {
@@ -71,6 +86,7 @@ public class XmppMailEventCodecTests
     [InlineData("<mail-event xmlns='urn:aggregators:xmpp:mail-event:0' kind='initial' seq='1' account='' mailbox='INBOX'/>")]
     [InlineData("<mail-event xmlns='urn:aggregators:xmpp:mail-event:0' kind='initial' seq='1' account='a@b' mailbox='A//B'/>")]
     [InlineData("<mail-event xmlns='urn:aggregators:xmpp:mail-event:0' kind='initial' seq='1' account='a@b' mailbox='INBOX' timestamp='yesterday'/>")]
+    [InlineData("<mail-event xmlns='urn:aggregators:xmpp:mail-event:0' kind='heartbeat' seq='1' account='a@b' mailbox='INBOX' stale='yes'/>")]
     [InlineData("<mail-event xmlns='urn:aggregators:xmpp:mail-event:0' kind='initial' seq='1' account='a@b' mailbox='INBOX'><totals messages='1' unseen='0' uidnext='2'/></mail-event>")]
     [InlineData("<mail-event xmlns='urn:aggregators:xmpp:mail-event:0' kind='initial' seq='1' account='a@b' mailbox='INBOX'><totals messages='99999999999' unseen='0' uidnext='2' uidvalidity='1'/></mail-event>")]
     [InlineData("<mail-event xmlns='urn:aggregators:xmpp:mail-event:0' kind='initial' seq='1' account='a@b' mailbox='INBOX'><totals messages='1' unseen='0' uidnext='2' uidvalidity='1'/><totals messages='1' unseen='0' uidnext='2' uidvalidity='1'/></mail-event>")]

@@ -23,6 +23,15 @@ public sealed class ProsodyServer : IAsyncLifetime
 
     private PeerProcess? _process;
 
+    /// <summary>
+    /// More external component domains than the config file's, each with <see cref="Secret"/>
+    /// (e.g. a CNA's events.example.net beside the PNA's events.example.com). Set before start.
+    /// </summary>
+    public IReadOnlyList<string> ExtraComponents { get; init; } = [];
+
+    /// <summary>More accounts to register on start (JID -> password), e.g. many local subscribers.</summary>
+    public IReadOnlyDictionary<string, string> ExtraUsers { get; init; } = new Dictionary<string, string>();
+
     public string Directory { get; private set; } = "";
     public string ConfigPath => Path.Combine(Directory, "prosody.cfg.lua");
     public int C2sPort { get; private set; }
@@ -41,13 +50,18 @@ public sealed class ProsodyServer : IAsyncLifetime
             .Replace("${C2S_PORT}", C2sPort.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
             .Replace("${COMPONENT_PORT}", ComponentPort.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
             .Replace("${SECRET}", Secret, StringComparison.Ordinal);
+        foreach (var domain in ExtraComponents)
+        {
+            config += $"\nComponent \"{domain}\"\n  component_secret = \"{Secret}\"\n";
+        }
         await File.WriteAllTextAsync(ConfigPath, config);
         System.IO.Directory.CreateDirectory(Path.Combine(Directory, "data"));
-        foreach (var (jid, password) in Users)
+        // prosodyctl takes ~0.7 s per account: a few at a time.
+        await Parallel.ForEachAsync(Users.Concat(ExtraUsers), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (user, _) =>
         {
-            var at = jid.IndexOf('@', StringComparison.Ordinal);
-            await RegisterAsync(jid[..at], jid[(at + 1)..], password);
-        }
+            var at = user.Key.IndexOf('@', StringComparison.Ordinal);
+            await RegisterAsync(user.Key[..at], user.Key[(at + 1)..], user.Value);
+        });
         await StartAsync();
     }
 

@@ -379,7 +379,14 @@ public sealed partial class XmppPubsubTransport
         }
         if (Find(jid, service, node) is { } existing)
         {
-            // §6.1.6: already subscribed: the existing subscription is the answer.
+            // §6.1.6: already subscribed: the existing subscription is the answer, if access is
+            // still granted (a CNA re-subscribes to re-check; a revoked grant ends it here).
+            if (!(await _authorization.AuthorizeAsync(requester, account, mailbox, ct).ConfigureAwait(false)).Allowed)
+            {
+                Unindex(existing);
+                Manager.Unsubscribe(existing, "access revoked: " + from.Bare + " re-subscribed without a grant");
+                return Error(iq, StanzaErrorCondition.Forbidden, text: "no grant gives " + from.Bare + " access to " + node);
+            }
             return iq.CreateResult(SubscriptionElement(node, jid, existing));
         }
         var filter = new SubscriptionFilter
