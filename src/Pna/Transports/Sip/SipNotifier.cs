@@ -140,6 +140,12 @@ public sealed partial class SipNotifier : INotificationTransport
         }
     }
 
+    /// <summary>
+    /// The transports' fast path for responses (<see cref="SipTransportOptions.ResponseFastPath"/>):
+    /// a 200 to a NOTIFY completes its transaction on the receive loop without a full parse.
+    /// </summary>
+    public bool TryReceiveResponse(ReadOnlySpan<byte> message) => _transactions.TryMatchResponse(message, Aggregators.Sip.Parsing.SipParserLimits.Default);
+
     // ---- requests -------------------------------------------------------------------------
 
     private async Task HandleRequestAsync(SipNonInviteServerTransaction tx)
@@ -689,10 +695,10 @@ public sealed partial class SipNotifier : INotificationTransport
             End(dialog, "NOTIFY could not be built");
             return;
         }
-        SipNonInviteClientTransaction tx;
         try
         {
-            tx = _transactions.SendRequest(request, dialog.Transport, dialog.Remote);
+            // Status-only: the 200s are matched from their Via, CSeq and status line, not parsed whole.
+            _transactions.SendRequest(request, dialog.Transport, dialog.Remote, new NotifyCompletion(this, dialog, terminateReason is not null), statusOnly: true);
         }
         catch (InvalidOperationException e)
         {
@@ -701,16 +707,16 @@ public sealed partial class SipNotifier : INotificationTransport
             return;
         }
         Interlocked.Increment(ref _notifiesSent);
-        _ = tx.Completion.ContinueWith(
-            static (t, o) =>
-            {
-                var (notifier, d, final) = ((SipNotifier, NotifierDialog, bool))o!;
-                notifier.OnNotifyCompleted(d, t.Result, final);
-            },
-            (this, dialog, terminateReason is not null),
-            CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// Told synchronously when a NOTIFY transaction ends (on the receive loop that read the 200, or
+    /// the timer): the next NOTIFY of the dialog goes out from there, without a thread-pool hop.
+    /// </summary>
+    private sealed class NotifyCompletion(SipNotifier notifier, NotifierDialog dialog, bool final) : ISipClientTransactionUser
+    {
+        public void OnCompleted(SipNonInviteClientTransaction transaction, SipClientTransactionResult result) =>
+            notifier.OnNotifyCompleted(dialog, result, final);
     }
 
     internal SipRequest BuildNotify(NotifierDialog dialog, Notification? notification, string? terminateReason)
@@ -827,7 +833,7 @@ public sealed partial class SipNotifier : INotificationTransport
             End(dialog, "final NOTIFY sent");
             return;
         }
-        var code = result.Response?.StatusCode ?? 0;
+        var code = result.StatusCode;
         if (code is < 200 or >= 300)
         {
             // RFC 6665 §4.2.2: a timeout, 481, or another failure ends the subscription, no further NOTIFY.
