@@ -109,7 +109,7 @@ public readonly ref struct SipResponseHead
     }
 
     // The first via-parm's branch (§20.42): up to the first comma; quoted strings mean a full parse.
-    private static bool TryReadBranch(ReadOnlySpan<byte> value, out ReadOnlySpan<byte> branch)
+    internal static bool TryReadBranch(ReadOnlySpan<byte> value, out ReadOnlySpan<byte> branch)
     {
         branch = default;
         if (value.IndexOf((byte)'"') >= 0) return false;

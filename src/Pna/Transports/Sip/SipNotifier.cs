@@ -748,14 +748,14 @@ public sealed partial class SipNotifier : INotificationTransport
         request.Headers.Add(SipHeaderNames.From, h.From);
         request.Headers.Add(SipHeaderNames.To, h.To);
         request.Headers.Add(SipHeaderNames.CallId, h.CallId);
-        request.CSeq = new SipCSeq(cseq, SipMethods.Notify);
+        request.Headers.Add(SipHeaderNames.CSeq, NumberThen(cseq, " NOTIFY"u8));
         request.Headers.Add(SipHeaderNames.Contact, h.Contact);
         request.Headers.Add(SipHeaderNames.Event, h.Event);
         // RFC 6665 §4.1.3, §8.2.3: active;expires=<remaining> (subscribers time their refresh from it), or terminated;reason=.
         if (terminateReason is null)
         {
             var remaining = dialog.Subscription?.Expires is { } e ? Math.Max(0, (long)Math.Ceiling((e - _time.GetUtcNow()).TotalSeconds)) : 0;
-            request.Headers.Add(SipHeaderNames.SubscriptionState, "active;expires=" + remaining.ToString(CultureInfo.InvariantCulture));
+            request.Headers.Add(SipHeaderNames.SubscriptionState, Then("active;expires="u8, (ulong)remaining));
         }
         else
         {
@@ -764,17 +764,16 @@ public sealed partial class SipNotifier : INotificationTransport
         var totals = notification?.Totals;
         if (s.Event == MailEventNotifyBody.EventPackage)
         {
-            request.ContentType = MailEventNotifyBody.MediaType;
+            request.Headers.Add(SipHeaderNames.ContentType, MailEventType);
             request.Body = notification is { } n
                 ? MailEventNotifyBody.Encode(n.Sequence, KindName(n.Kind), n.Mailbox, n.Totals, n.Event)
                 : MailEventNotifyBody.Encode(0, "initial", dialog.Subscription?.Filter.Mailbox ?? MailboxPath.Root, null, null);
             return request;
         }
-        var summary = totals is { } t
-            ? MessageSummary.FromTotals(t, s.Account, _options.MessageClass)
-            : new MessageSummary { MessagesWaiting = false, MessageAccount = s.Account };
-        request.ContentType = MessageSummary.MediaType;
-        request.Body = summary.ToBytes();
+        request.Headers.Add(SipHeaderNames.ContentType, SummaryType);
+        request.Body = totals is { } t
+            ? h.Summary!.Encode(t)
+            : new MessageSummary { MessagesWaiting = false, MessageAccount = s.Account }.ToBytes();
         return request;
     }
 
@@ -790,10 +789,35 @@ public sealed partial class SipNotifier : INotificationTransport
 
     private static ReadOnlySpan<byte> Rport => ";rport"u8;
 
+    private static readonly ReadOnlyMemory<byte> MailEventType = Encoding.ASCII.GetBytes(MailEventNotifyBody.MediaType);
+    private static readonly ReadOnlyMemory<byte> SummaryType = Encoding.ASCII.GetBytes(MessageSummary.MediaType);
+
+    /// <summary>A number then fixed text, as header value bytes (e.g. the CSeq "4711 NOTIFY").</summary>
+    private static byte[] NumberThen(ulong number, ReadOnlySpan<byte> text)
+    {
+        Span<byte> digits = stackalloc byte[20];
+        System.Buffers.Text.Utf8Formatter.TryFormat(number, digits, out var n);
+        var value = new byte[n + text.Length];
+        digits[..n].CopyTo(value);
+        text.CopyTo(value.AsSpan(n));
+        return value;
+    }
+
+    /// <summary>Fixed text then a number, as header value bytes (e.g. "active;expires=3599").</summary>
+    private static byte[] Then(ReadOnlySpan<byte> text, ulong number)
+    {
+        Span<byte> digits = stackalloc byte[20];
+        System.Buffers.Text.Utf8Formatter.TryFormat(number, digits, out var n);
+        var value = new byte[text.Length + n];
+        text.CopyTo(value);
+        digits[..n].CopyTo(value.AsSpan(text.Length));
+        return value;
+    }
+
     private static readonly ReadOnlyMemory<byte> MaxForwards70 = "70"u8.ToArray(); // §8.1.1.6
 
     /// <summary>The dialog's constant NOTIFY parts, rebuilt when a target refresh changed the remote target.</summary>
-    private static NotifyHeaders NotifyHeadersOf(NotifierDialog dialog)
+    private NotifyHeaders NotifyHeadersOf(NotifierDialog dialog)
     {
         var s = dialog.State;
         string target;
@@ -814,7 +838,8 @@ public sealed partial class SipNotifier : INotificationTransport
             Encoding.UTF8.GetBytes(s.RemoteUri + ";tag=" + s.RemoteTag),
             Encoding.UTF8.GetBytes(s.CallId),
             Encoding.UTF8.GetBytes("<" + LocalContact(transport) + ">"),
-            Encoding.UTF8.GetBytes(s.EventId is null ? s.Event : s.Event + ";id=" + s.EventId));
+            Encoding.UTF8.GetBytes(s.EventId is null ? s.Event : s.Event + ";id=" + s.EventId),
+            s.Event == MailEventNotifyBody.EventPackage ? null : new MessageSummaryBytes(s.Account, _options.MessageClass));
         lock (dialog.Gate)
         {
             dialog.Headers = built;
