@@ -33,7 +33,14 @@ public sealed class BaresipPhone : IAsyncDisposable
 
     public string Log => _process.Tail();
 
-    public static async Task<BaresipPhone> StartAsync(int outboundPort, string password, TimeSpan lifetime)
+    /// <param name="outboundPort">Where REGISTER and SUBSCRIBE go (the PNA or a proxy), on loopback.</param>
+    /// <param name="password">juliet's digest password.</param>
+    /// <param name="lifetime">baresip is killed after this.</param>
+    /// <param name="tlsCaFile">
+    /// When set, the outbound URI gets <c>;transport=tls</c> and baresip trusts this PEM file
+    /// (<c>sip_cafile</c>): REGISTER, SUBSCRIBE and the NOTIFYs then go over one TLS connection.
+    /// </param>
+    public static async Task<BaresipPhone> StartAsync(int outboundPort, string password, TimeSpan lifetime, string? tlsCaFile = null)
     {
         var baresip = RequiredPeer.Executable(Executable, "baresip-core");
         var dir = RequiredPeer.TempDirectory("baresip");
@@ -48,9 +55,10 @@ public sealed class BaresipPhone : IAsyncDisposable
             .Replace("{{SIP_PORT}}", sipPort.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
             .Replace("{{CTRL_PORT}}", ctrlPort.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
             .Replace("{{DEAD_PORT}}", TestPorts.Next().ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
-            .Replace("{{OUTBOUND_PORT}}", outboundPort.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace("{{OUTBOUND_PORT}}", outboundPort.ToString(CultureInfo.InvariantCulture) + (tlsCaFile is null ? "" : ";transport=tls"), StringComparison.Ordinal)
             .Replace("{{PASSWORD}}", password, StringComparison.Ordinal);
-        File.WriteAllText(Path.Combine(dir, "config"), Fill(File.ReadAllText(Path.Combine(configs, "config"))));
+        File.WriteAllText(Path.Combine(dir, "config"), Fill(File.ReadAllText(Path.Combine(configs, "config")))
+            + (tlsCaFile is null ? "" : "sip_cafile\t\t" + tlsCaFile + "\n"));
         File.WriteAllText(Path.Combine(dir, "accounts"), Fill(File.ReadAllText(Path.Combine(configs, "accounts"))));
         File.WriteAllText(Path.Combine(dir, "contacts"), "");
         var process = PeerProcess.Start("baresip", "/usr/bin/timeout",
