@@ -494,9 +494,26 @@ public sealed partial class SipNotifier : INotificationTransport
         return null;
     }
 
-    /// <summary>A minimal registrar: accepts any binding without storing it, answering after the configured delay.</summary>
+    /// <summary>
+    /// A minimal registrar: accepts a binding without storing it, answering after the configured delay.
+    /// With authentication on, the REGISTER is challenged like a SUBSCRIBE (same credentials, nonces,
+    /// stale= and nc handling, RFC 3261 §22.4), and the authenticated user may register only its own
+    /// address of record (§10.3 step 3): To must be that user's <c>sip:user@realm</c>, else 403.
+    /// </summary>
     private async Task<SipResponse> HandleRegisterAsync(SipRequest request)
     {
+        if (Authenticate(request, out var user) is { } challenge)
+        {
+            return challenge; // at once: only the 200 is held back (baresip's flood follows a fast 200)
+        }
+        if (_digest is not null)
+        {
+            var to = request.To.Uri;
+            if (!to.IsSip || !string.Equals($"sip:{to.User}@{to.Host}", user, StringComparison.OrdinalIgnoreCase))
+            {
+                return Reject(request, 403, "Forbidden (may register only " + Sanitize(user!) + ")");
+            }
+        }
         await Task.Delay(_options.Registrar.ResponseDelay, _time).ConfigureAwait(false);
         var ok = SipResponse.CreateFor(request, 200, toTag: Aggregators.Sip.Dialogs.SipDialogId.NewTag());
         foreach (var c in request.Headers.GetAll(SipHeaderNames.Contact))
