@@ -850,7 +850,7 @@ public sealed partial class SipNotifier : INotificationTransport
         var built = new NotifyHeaders(
             target,
             SipUri.Parse(target),
-            Encoding.UTF8.GetBytes($"SIP/2.0/{transport.Protocol.ToString().ToUpperInvariant()} {HostPort(transport.LocalEndPoint)};branch="),
+            Encoding.UTF8.GetBytes($"SIP/2.0/{transport.Protocol.ToString().ToUpperInvariant()} {AdvertisedHostPort(transport)};branch="),
             Encoding.UTF8.GetBytes(s.LocalUri + ";tag=" + s.LocalTag),
             Encoding.UTF8.GetBytes(s.RemoteUri + ";tag=" + s.RemoteTag),
             Encoding.UTF8.GetBytes(s.CallId),
@@ -958,8 +958,23 @@ public sealed partial class SipNotifier : INotificationTransport
         _ => "initial",
     };
 
-    private static string LocalContact(ISipTransport transport) =>
-        "sip:pna@" + HostPort(transport.LocalEndPoint) + (transport.Protocol == SipTransportProtocol.Udp ? "" : ";transport=" + transport.Protocol.ToString().ToLowerInvariant());
+    private string LocalContact(ISipTransport transport) =>
+        "sip:pna@" + AdvertisedHostPort(transport) + (transport.Protocol == SipTransportProtocol.Udp ? "" : ";transport=" + transport.Protocol.ToString().ToLowerInvariant());
+
+    /// <summary>
+    /// The sent-by of Via and the host of Contact (RFC 3261 §18.1.1, §8.1.1.8): <c>AdvertisedHost</c>
+    /// when set (a listener bound to 0.0.0.0 or behind NAT), else the bound address; the bound port.
+    /// </summary>
+    private string AdvertisedHostPort(ISipTransport transport)
+    {
+        if (_options.AdvertisedHost is not { Length: > 0 } host)
+        {
+            return HostPort(transport.LocalEndPoint);
+        }
+        var bare = host.Trim('[', ']');
+        var literal = IPAddress.TryParse(bare, out var a) && a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "[" + bare + "]" : host;
+        return literal + ":" + transport.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture);
+    }
 
     private static string HostPort(IPEndPoint e) =>
         (e.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "[" + e.Address + "]" : e.Address.ToString()) + ":" + e.Port.ToString(CultureInfo.InvariantCulture);
