@@ -150,6 +150,53 @@ public class ResponseFastPathTests
         Assert.Equal(200, (await tx.Completion).Response!.StatusCode);
     }
 
+    /// <summary>Over real UDP sockets: the 200 completes the NOTIFY on the receive loop and never reaches the inbox.</summary>
+    [Fact]
+    public async Task Udp_receive_loop_completes_status_only_transactions_and_queues_the_rest()
+    {
+        var notifierInbox = System.Threading.Channels.Channel.CreateUnbounded<Transport.SipReceivedMessage>();
+        var peerInbox = System.Threading.Channels.Channel.CreateUnbounded<Transport.SipReceivedMessage>();
+        var layer = new SipTransactionLayer();
+        var any = new IPEndPoint(IPAddress.Loopback, 0);
+        await using var notifier = Transport.SipUdpTransport.Bind(new Transport.SipTransportOptions
+        {
+            LocalEndPoint = any,
+            ResponseFastPath = m => layer.TryMatchResponse(m, SipParserLimits.Default),
+        }, notifierInbox);
+        await using var peer = Transport.SipUdpTransport.Bind(new Transport.SipTransportOptions { LocalEndPoint = any }, peerInbox);
+
+        var done = new TaskCompletionSource<SipClientTransactionResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var branch = SipTransactionKey.NewBranch();
+        layer.SendRequest(Notify(branch), notifier, peer.LocalEndPoint, new Completion(done), statusOnly: true);
+        SipRequest notify;
+        do
+        {
+            notify = (await peerInbox.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30))).Message as SipRequest ?? Notify("z9hG4bKnot-ours");
+        }
+        while (notify.TopVia!.Branch != branch); // ours (a busy machine may add timer E resends)
+        await peer.SendAsync(SipMessageParser.ParseDatagram(Ok(branch, notify.CSeq.Sequence)), notifier.LocalEndPoint);
+        Assert.Equal(200, (await done.Task.WaitAsync(TimeSpan.FromSeconds(30))).StatusCode);
+
+        // A request still goes up through the inbox, with its source address.
+        var second = SipTransactionKey.NewBranch();
+        await peer.SendAsync(Notify(second), notifier.LocalEndPoint);
+        while (true)
+        {
+            var queued = await notifierInbox.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.NotEqual(branch, queued.Message.TopVia?.Branch); // the 200 was not queued
+            if (queued.Message is SipRequest r && r.TopVia?.Branch == second)
+            {
+                Assert.Equal(peer.LocalEndPoint, queued.RemoteEndPoint);
+                break;
+            }
+        }
+    }
+
+    private sealed class Completion(TaskCompletionSource<SipClientTransactionResult> done) : ISipClientTransactionUser
+    {
+        public void OnCompleted(SipNonInviteClientTransaction transaction, SipClientTransactionResult result) => done.TrySetResult(result);
+    }
+
     [Fact]
     public void Timer_F_tells_the_user_of_a_timeout()
     {
