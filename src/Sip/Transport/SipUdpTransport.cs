@@ -73,6 +73,10 @@ public sealed partial class SipUdpTransport : ISipTransport
             {
                 return;
             }
+            catch (SocketException) when (_stop.IsCancellationRequested)
+            {
+                return; // the SocketAddress overload reports a cancelled receive as OperationAborted
+            }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.MessageSize)
             {
                 continue; // ICMP port unreachable from an earlier send, or an oversize datagram
