@@ -15,7 +15,24 @@ public enum SipClientTransactionOutcome
     TransportError,
 }
 
-public sealed record SipClientTransactionResult(SipClientTransactionOutcome Outcome, SipResponse? Response = null, Exception? Error = null);
+public sealed record SipClientTransactionResult(SipClientTransactionOutcome Outcome, SipResponse? Response = null, Exception? Error = null)
+{
+    /// <summary>
+    /// The final response's status code (0 without one). Set also when <see cref="Response"/> is null
+    /// because the transaction was started status-only (see <see cref="SipTransactionLayer.SendRequest(SipRequest, ISipTransport, IPEndPoint, ISipClientTransactionUser, bool)"/>).
+    /// </summary>
+    public int StatusCode { get; init; } = Response?.StatusCode ?? 0;
+}
+
+/// <summary>
+/// The transaction user of a client transaction, told of its end synchronously on the thread that
+/// ended it (the transport's receive loop, the timer, or the sender on a transport error): no Task and
+/// no thread-pool hop per transaction. It must return quickly and not block.
+/// </summary>
+public interface ISipClientTransactionUser
+{
+    void OnCompleted(SipNonInviteClientTransaction transaction, SipClientTransactionResult result);
+}
 
 /// <summary>
 /// Non-INVITE client transaction (RFC 3261 §17.1.2, figure 6): Trying → Proceeding → Completed →
@@ -31,15 +48,20 @@ public sealed class SipNonInviteClientTransaction : ISipTimerTarget
     private readonly SipTimerQueue _timerQueue;
     private readonly Action<SipResponse>? _onProvisional;
     private readonly Action<SipNonInviteClientTransaction> _onTerminated;
-    private readonly TaskCompletionSource<SipClientTransactionResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ISipClientTransactionUser? _user;
+    private TaskCompletionSource<SipClientTransactionResult>? _completion; // only when Completion is read
+    private SipClientTransactionResult? _result;
     private SipTimerEntry? _timerE;
     private SipTimerEntry? _timerF;
     private SipTimerEntry? _timerK;
     private TimeSpan _intervalE;
 
     internal SipNonInviteClientTransaction(SipTransactionKey key, SipRequest request, ISipTransport transport, IPEndPoint destination,
-        SipTimerSettings timers, SipTimerQueue timerQueue, Action<SipResponse>? onProvisional, Action<SipNonInviteClientTransaction> onTerminated)
+        SipTimerSettings timers, SipTimerQueue timerQueue, Action<SipResponse>? onProvisional, Action<SipNonInviteClientTransaction> onTerminated,
+        ISipClientTransactionUser? user = null, bool statusOnly = false)
     {
+        _user = user;
+        StatusOnly = statusOnly;
         Key = key;
         Request = request;
         _transport = transport;
@@ -57,8 +79,22 @@ public sealed class SipNonInviteClientTransaction : ISipTimerTarget
     /// <summary>How many times the request was sent (1 + retransmissions).</summary>
     public int Transmissions { get; private set; }
 
-    /// <summary>Completes with the final response, a timeout or a transport error.</summary>
-    public Task<SipClientTransactionResult> Completion => _completion.Task;
+    /// <summary>Responses are matched and completed from their head alone (<see cref="Parsing.SipResponseHead"/>); the result has no <see cref="SipClientTransactionResult.Response"/>.</summary>
+    public bool StatusOnly { get; }
+
+    /// <summary>Completes with the final response, a timeout or a transport error (created on first read).</summary>
+    public Task<SipClientTransactionResult> Completion
+    {
+        get
+        {
+            lock (_lock)
+            {
+                _completion ??= new(TaskCreationOptions.RunContinuationsAsynchronously);
+                if (_result is not null) _completion.TrySetResult(_result);
+                return _completion.Task;
+            }
+        }
+    }
 
     internal void Start()
     {
@@ -143,30 +179,54 @@ public sealed class SipNonInviteClientTransaction : ISipTimerTarget
         Terminate(new SipClientTransactionResult(SipClientTransactionOutcome.TransportError, Error: e));
     }
 
-    internal void ReceiveResponse(SipResponse response)
+    internal void ReceiveResponse(SipResponse response) => Receive(response.StatusCode, response);
+
+    /// <summary>A response matched by its head (status-only transactions): no message object.</summary>
+    internal void ReceiveStatus(int statusCode) => Receive(statusCode, null);
+
+    private void Receive(int statusCode, SipResponse? response)
     {
-        Action? after = null;
+        SipClientTransactionResult? final = null;
+        bool terminate = false;
         lock (_lock)
         {
             switch (State)
             {
-                case SipTransactionState.Trying or SipTransactionState.Proceeding when response.IsProvisional:
+                case SipTransactionState.Trying or SipTransactionState.Proceeding when statusCode < 200:
                     State = SipTransactionState.Proceeding;
-                    after = () => _onProvisional?.Invoke(response);
                     break;
                 case SipTransactionState.Trying or SipTransactionState.Proceeding:
                     State = SipTransactionState.Completed;
                     _timerE?.Cancel();
                     _timerF?.Cancel();
-                    _completion.TrySetResult(new SipClientTransactionResult(SipClientTransactionOutcome.Response, response));
-                    if (_transport.IsReliable) after = () => Terminate(null);
+                    final = new SipClientTransactionResult(SipClientTransactionOutcome.Response, response) { StatusCode = statusCode };
+                    if (_transport.IsReliable) terminate = true;
                     else _timerK = _timerQueue.Schedule(this, SipTimerKind.K, _timers.T4);
                     break;
                 default:
                     return; // Completed: response retransmissions are absorbed
             }
         }
-        after?.Invoke();
+        if (final is null)
+        {
+            if (response is not null) _onProvisional?.Invoke(response);
+            return;
+        }
+        Complete(final);
+        if (terminate) Terminate(null);
+    }
+
+    private void Complete(SipClientTransactionResult result)
+    {
+        TaskCompletionSource<SipClientTransactionResult>? completion;
+        lock (_lock)
+        {
+            if (_result is not null) return;
+            _result = result;
+            completion = _completion;
+        }
+        completion?.TrySetResult(result);
+        _user?.OnCompleted(this, result);
     }
 
     private void Terminate(SipClientTransactionResult? result)
@@ -179,8 +239,8 @@ public sealed class SipNonInviteClientTransaction : ISipTimerTarget
             _timerF?.Cancel();
             _timerK?.Cancel();
         }
-        if (result is not null) _completion.TrySetResult(result);
         _onTerminated(this);
+        if (result is not null) Complete(result);
     }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;

@@ -62,8 +62,13 @@ public readonly record struct SipTransactionKey(string Branch, string Method, st
         return new SipTransactionKey(branch, response.CSeq.Method, null);
     }
 
-    public static SipTransactionKey? ForClientRequest(SipRequest request) =>
-        request.TopVia?.Branch is { } branch ? new SipTransactionKey(branch, request.Method, null) : null;
+    public static SipTransactionKey? ForClientRequest(SipRequest request)
+    {
+        // The branch read from the top Via's bytes (no Via list parse per request sent); anything unusual: the full parse.
+        if (request.Headers.GetFirst(SipHeaderNames.Via) is { } top && Parsing.SipResponseHead.TryReadBranch(top.RawValue.Span, out var raw))
+            return new SipTransactionKey(System.Text.Encoding.ASCII.GetString(raw), request.Method, null);
+        return request.TopVia?.Branch is { } branch ? new SipTransactionKey(branch, request.Method, null) : null;
+    }
 
     /// <summary>The server transaction a request belongs to (§17.2.3); ACK matches its INVITE.</summary>
     public static SipTransactionKey? ForServer(SipRequest request)

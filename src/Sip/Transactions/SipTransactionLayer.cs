@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Text;
+using Aggregators.Sip.Parsing;
 using Aggregators.Sip.Transport;
 
 namespace Aggregators.Sip.Transactions;
@@ -15,6 +17,7 @@ public sealed class SipTransactionLayer(SipTimerSettings? timers = null, TimePro
     private readonly SipTimerQueue _clientTimers = new(time ?? TimeProvider.System);
     private readonly ConcurrentDictionary<SipTransactionKey, SipNonInviteClientTransaction> _clients = new();
     private readonly ConcurrentDictionary<SipTransactionKey, SipNonInviteServerTransaction> _servers = new();
+    private Action<SipNonInviteClientTransaction>? _removeClient; // one delegate for all transactions
 
     public int ClientTransactionCount => _clients.Count;
     public int ServerTransactionCount => _servers.Count;
@@ -23,13 +26,30 @@ public sealed class SipTransactionLayer(SipTimerSettings? timers = null, TimePro
     /// Starts a client transaction for a non-INVITE request whose top Via carries a fresh RFC 3261
     /// branch (see <see cref="SipTransactionKey.NewBranch"/>).
     /// </summary>
-    public SipNonInviteClientTransaction SendRequest(SipRequest request, ISipTransport transport, IPEndPoint destination, Action<SipResponse>? onProvisional = null)
+    public SipNonInviteClientTransaction SendRequest(SipRequest request, ISipTransport transport, IPEndPoint destination, Action<SipResponse>? onProvisional = null) =>
+        Start(request, transport, destination, onProvisional, null, statusOnly: false);
+
+    /// <summary>
+    /// Starts a client transaction whose end is told to <paramref name="user"/> synchronously (no Task
+    /// per transaction). With <paramref name="statusOnly"/>, responses that <see cref="TryMatchResponse"/>
+    /// can read are matched and completed from their status line, top Via and CSeq alone, and the
+    /// result carries only <see cref="SipClientTransactionResult.StatusCode"/> (for a user such as a
+    /// notifier that only needs to know whether its NOTIFY got a 2xx).
+    /// </summary>
+    public SipNonInviteClientTransaction SendRequest(SipRequest request, ISipTransport transport, IPEndPoint destination, ISipClientTransactionUser user, bool statusOnly = false)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        return Start(request, transport, destination, null, user, statusOnly);
+    }
+
+    private SipNonInviteClientTransaction Start(SipRequest request, ISipTransport transport, IPEndPoint destination, Action<SipResponse>? onProvisional, ISipClientTransactionUser? user, bool statusOnly)
     {
         if (request.Method is SipMethods.Invite or SipMethods.Ack)
             throw new NotSupportedException("only non-INVITE transactions are implemented");
         if (SipTransactionKey.ForClientRequest(request) is not { } key || !SipTransactionKey.IsRfc3261Branch(key.Branch))
             throw new ArgumentException("the request needs a top Via with an RFC 3261 branch", nameof(request));
-        var tx = new SipNonInviteClientTransaction(key, request, transport, destination, _timers, _clientTimers, onProvisional, t => _clients.TryRemove(new(t.Key, t)));
+        var tx = new SipNonInviteClientTransaction(key, request, transport, destination, _timers, _clientTimers, onProvisional,
+            _removeClient ??= t => _clients.TryRemove(new(t.Key, t)), user, statusOnly);
         if (!_clients.TryAdd(key, tx)) throw new InvalidOperationException($"a client transaction with branch {key.Branch} exists");
         tx.Start();
         return tx;
@@ -44,6 +64,25 @@ public sealed class SipTransactionLayer(SipTimerSettings? timers = null, TimePro
         if (received.Message is SipRequest request) return ProcessRequest(request, received.Transport, received.RemoteEndPoint);
         ProcessResponse((SipResponse)received.Message); // a stray response is discarded (§17.1.3, §18.1.2)
         return null;
+    }
+
+    /// <summary>
+    /// The fast path for a received response, before any full parse: reads its head
+    /// (<see cref="SipResponseHead"/>) and hands it to a status-only transaction at once. Returns
+    /// true when the response was consumed: matched that way, or a stray one (§17.1.3: no transaction
+    /// has its branch and method; §18.1.2: discarded). Returns false when the caller must parse the
+    /// message fully and use <see cref="Dispatch"/>: a transaction that wants the whole response, or a
+    /// head too unusual to read without the full parser.
+    /// </summary>
+    public bool TryMatchResponse(ReadOnlySpan<byte> message, SipParserLimits limits)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        if (!SipResponseHead.TryRead(message, limits, out var head)) return false;
+        var key = new SipTransactionKey(Encoding.ASCII.GetString(head.Branch), head.MethodName(), null);
+        if (!_clients.TryGetValue(key, out var tx)) return true;
+        if (!tx.StatusOnly) return false;
+        tx.ReceiveStatus(head.StatusCode);
+        return true;
     }
 
     /// <summary>Hands a response to its client transaction; false for a stray response (§18.1.2: discard).</summary>

@@ -14,6 +14,9 @@ public enum SipTransportProtocol
     Tls,
 }
 
+/// <summary>See <see cref="SipTransportOptions.ResponseFastPath"/>.</summary>
+public delegate bool SipResponseFastPath(ReadOnlySpan<byte> message);
+
 /// <summary>A message handed up by a transport, with where it came from (RFC 3261 §18.2.1, §18.1.2).</summary>
 public sealed record SipReceivedMessage(SipMessage Message, ISipTransport Transport, IPEndPoint RemoteEndPoint)
 {
@@ -54,6 +57,14 @@ public sealed record SipTransportOptions
 
     /// <summary>TLS only: how outgoing connections authenticate the peer (TargetHost is set per connection if empty).</summary>
     public RemoteCertificateValidationCallback? RemoteCertificateValidation { get; init; }
+
+    /// <summary>
+    /// UDP only: offered the bytes of each received response before the full parse, on the receive
+    /// loop itself (no channel, no thread hop); returns true when it consumed the response (e.g.
+    /// <see cref="Transactions.SipTransactionLayer.TryMatchResponse"/>), false to have it parsed and
+    /// queued as usual. It must return quickly and not block.
+    /// </summary>
+    public SipResponseFastPath? ResponseFastPath { get; init; }
 
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 

@@ -52,13 +52,18 @@ public sealed partial class SipUdpTransport : ISipTransport
     private async Task ReceiveLoopAsync()
     {
         var buffer = new byte[65536];
-        EndPoint any = new IPEndPoint(LocalEndPoint.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
+        // One SocketAddress filled in by every receive: no EndPoint object per datagram. An IPEndPoint
+        // is made only for what goes up the stack (requests, responses not taken by the fast path).
+        var family = LocalEndPoint.AddressFamily;
+        var from = new SocketAddress(family);
+        var template = new IPEndPoint(family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
+        var fastPath = _options.ResponseFastPath;
         while (!_stop.IsCancellationRequested)
         {
-            SocketReceiveFromResult result;
+            int received;
             try
             {
-                result = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, any, _stop.Token).ConfigureAwait(false);
+                received = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, from, _stop.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -68,16 +73,22 @@ public sealed partial class SipUdpTransport : ISipTransport
             {
                 return;
             }
+            catch (SocketException) when (_stop.IsCancellationRequested)
+            {
+                return; // the SocketAddress overload reports a cancelled receive as OperationAborted
+            }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.MessageSize)
             {
                 continue; // ICMP port unreachable from an earlier send, or an oversize datagram
             }
-            var remote = (IPEndPoint)result.RemoteEndPoint;
-            if (IsKeepAlive(buffer.AsSpan(0, result.ReceivedBytes))) continue;
+            var datagram = buffer.AsSpan(0, received);
+            if (IsKeepAlive(datagram)) continue;
+            if (fastPath is not null && IsResponse(datagram) && fastPath(datagram)) continue;
+            var remote = (IPEndPoint)template.Create(from);
             SipMessage message;
             try
             {
-                message = SipMessageParser.ParseDatagram(buffer.AsSpan(0, result.ReceivedBytes), _options.Limits);
+                message = SipMessageParser.ParseDatagram(datagram, _options.Limits);
             }
             catch (SipParseException e)
             {
@@ -88,6 +99,9 @@ public sealed partial class SipUdpTransport : ISipTransport
             await _inbox.WriteAsync(new SipReceivedMessage(message, this, remote), _stop.Token).ConfigureAwait(false);
         }
     }
+
+    /// <summary>A Status-Line starts with the SIP version (§7.2); a Request-Line with a method.</summary>
+    private static bool IsResponse(ReadOnlySpan<byte> datagram) => datagram.TrimStart("\r\n"u8).StartsWith("SIP/"u8);
 
     /// <summary>CRLF keep-alives (RFC 5626 §3.5.1 uses them on streams; some UAs also send them on UDP).</summary>
     private static bool IsKeepAlive(ReadOnlySpan<byte> datagram) => datagram.Trim("\r\n\0 "u8).IsEmpty;

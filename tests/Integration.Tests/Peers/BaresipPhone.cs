@@ -38,7 +38,16 @@ public sealed class BaresipPhone : IAsyncDisposable
     /// through the outbound proxy on <paramref name="outboundPort"/>, answering challenges as
     /// <paramref name="authUser"/> (default: the AOR's user).
     /// </summary>
-    public static async Task<BaresipPhone> StartAsync(int outboundPort, string password, TimeSpan lifetime, string aor = "sip:juliet@example.com", string? authUser = null)
+    /// <param name="outboundPort">Where REGISTER and SUBSCRIBE go (the PNA, the CNA or a proxy), on loopback.</param>
+    /// <param name="password">The digest password.</param>
+    /// <param name="lifetime">baresip is killed after this.</param>
+    /// <param name="aor">The account's address of record.</param>
+    /// <param name="authUser">The digest user name, when not the AOR's user.</param>
+    /// <param name="tlsCaFile">
+    /// When set, the outbound URI gets <c>;transport=tls</c> and baresip trusts this PEM file
+    /// (<c>sip_cafile</c>): REGISTER, SUBSCRIBE and the NOTIFYs then go over one TLS connection.
+    /// </param>
+    public static async Task<BaresipPhone> StartAsync(int outboundPort, string password, TimeSpan lifetime, string aor = "sip:juliet@example.com", string? authUser = null, string? tlsCaFile = null)
     {
         var baresip = RequiredPeer.Executable(Executable, "baresip-core");
         var dir = RequiredPeer.TempDirectory("baresip");
@@ -53,11 +62,12 @@ public sealed class BaresipPhone : IAsyncDisposable
             .Replace("{{SIP_PORT}}", sipPort.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
             .Replace("{{CTRL_PORT}}", ctrlPort.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
             .Replace("{{DEAD_PORT}}", TestPorts.Next().ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
-            .Replace("{{OUTBOUND_PORT}}", outboundPort.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace("{{OUTBOUND_PORT}}", outboundPort.ToString(CultureInfo.InvariantCulture) + (tlsCaFile is null ? "" : ";transport=tls"), StringComparison.Ordinal)
             .Replace("{{PASSWORD}}", password, StringComparison.Ordinal)
             .Replace("{{AOR}}", aor, StringComparison.Ordinal)
             .Replace("{{AUTH_USER}}", authUser ?? aor[4..aor.IndexOf('@', StringComparison.Ordinal)], StringComparison.Ordinal);
-        File.WriteAllText(Path.Combine(dir, "config"), Fill(File.ReadAllText(Path.Combine(configs, "config"))));
+        File.WriteAllText(Path.Combine(dir, "config"), Fill(File.ReadAllText(Path.Combine(configs, "config")))
+            + (tlsCaFile is null ? "" : "sip_cafile\t\t" + tlsCaFile + "\n"));
         File.WriteAllText(Path.Combine(dir, "accounts"), Fill(File.ReadAllText(Path.Combine(configs, "accounts"))));
         File.WriteAllText(Path.Combine(dir, "contacts"), "");
         var process = PeerProcess.Start("baresip", "/usr/bin/timeout",

@@ -53,4 +53,4 @@ internal sealed class NotifierDialog(SipDialogState state, ISipTransport transpo
 /// the Via prefix and the From, To, Call-ID, Contact and Event values as the bytes sent. The request URI is shared between NOTIFYs
 /// and only ever read.
 /// </summary>
-internal sealed record NotifyHeaders(string RemoteTarget, Aggregators.Sip.SipUri Target, byte[] ViaPrefix, byte[] From, byte[] To, byte[] CallId, byte[] Contact, byte[] Event);
+internal sealed record NotifyHeaders(string RemoteTarget, Aggregators.Sip.SipUri Target, byte[] ViaPrefix, byte[] From, byte[] To, byte[] CallId, byte[] Contact, byte[] Event, MessageSummaryBytes? Summary);

@@ -142,6 +142,12 @@ public sealed partial class SipNotifier : INotificationTransport
         }
     }
 
+    /// <summary>
+    /// The transports' fast path for responses (<see cref="SipTransportOptions.ResponseFastPath"/>):
+    /// a 200 to a NOTIFY completes its transaction on the receive loop without a full parse.
+    /// </summary>
+    public bool TryReceiveResponse(ReadOnlySpan<byte> message) => _transactions.TryMatchResponse(message, Aggregators.Sip.Parsing.SipParserLimits.Default);
+
     // ---- requests -------------------------------------------------------------------------
 
     private async Task HandleRequestAsync(SipNonInviteServerTransaction tx)
@@ -504,9 +510,26 @@ public sealed partial class SipNotifier : INotificationTransport
         return null;
     }
 
-    /// <summary>A minimal registrar: accepts any binding without storing it, answering after the configured delay.</summary>
+    /// <summary>
+    /// A minimal registrar: accepts a binding without storing it, answering after the configured delay.
+    /// With authentication on, the REGISTER is challenged like a SUBSCRIBE (same credentials, nonces,
+    /// stale= and nc handling, RFC 3261 §22.4), and the authenticated user may register only its own
+    /// address of record (§10.3 step 3): To must be that user's <c>sip:user@realm</c>, else 403.
+    /// </summary>
     private async Task<SipResponse> HandleRegisterAsync(SipRequest request)
     {
+        if (Authenticate(request, out var user) is { } challenge)
+        {
+            return challenge; // at once: only the 200 is held back (baresip's flood follows a fast 200)
+        }
+        if (_digest is not null)
+        {
+            var to = request.To.Uri;
+            if (!to.IsSip || !string.Equals($"sip:{to.User}@{to.Host}", user, StringComparison.OrdinalIgnoreCase))
+            {
+                return Reject(request, 403, "Forbidden (may register only " + Sanitize(user!) + ")");
+            }
+        }
         await Task.Delay(_options.Registrar.ResponseDelay, _time).ConfigureAwait(false);
         var ok = SipResponse.CreateFor(request, 200, toTag: Aggregators.Sip.Dialogs.SipDialogId.NewTag());
         foreach (var c in request.Headers.GetAll(SipHeaderNames.Contact))
@@ -708,10 +731,10 @@ public sealed partial class SipNotifier : INotificationTransport
             End(dialog, "NOTIFY could not be built");
             return;
         }
-        SipNonInviteClientTransaction tx;
         try
         {
-            tx = _transactions.SendRequest(request, dialog.Transport, dialog.Remote);
+            // Status-only: the 200s are matched from their Via, CSeq and status line, not parsed whole.
+            _transactions.SendRequest(request, dialog.Transport, dialog.Remote, new NotifyCompletion(this, dialog, terminateReason is not null), statusOnly: true);
         }
         catch (InvalidOperationException e)
         {
@@ -720,16 +743,16 @@ public sealed partial class SipNotifier : INotificationTransport
             return;
         }
         Interlocked.Increment(ref _notifiesSent);
-        _ = tx.Completion.ContinueWith(
-            static (t, o) =>
-            {
-                var (notifier, d, final) = ((SipNotifier, NotifierDialog, bool))o!;
-                notifier.OnNotifyCompleted(d, t.Result, final);
-            },
-            (this, dialog, terminateReason is not null),
-            CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// Told synchronously when a NOTIFY transaction ends (on the receive loop that read the 200, or
+    /// the timer): the next NOTIFY of the dialog goes out from there, without a thread-pool hop.
+    /// </summary>
+    private sealed class NotifyCompletion(SipNotifier notifier, NotifierDialog dialog, bool final) : ISipClientTransactionUser
+    {
+        public void OnCompleted(SipNonInviteClientTransaction transaction, SipClientTransactionResult result) =>
+            notifier.OnNotifyCompleted(dialog, result, final);
     }
 
     internal SipRequest BuildNotify(NotifierDialog dialog, Notification? notification, string? terminateReason)
@@ -761,14 +784,14 @@ public sealed partial class SipNotifier : INotificationTransport
         request.Headers.Add(SipHeaderNames.From, h.From);
         request.Headers.Add(SipHeaderNames.To, h.To);
         request.Headers.Add(SipHeaderNames.CallId, h.CallId);
-        request.CSeq = new SipCSeq(cseq, SipMethods.Notify);
+        request.Headers.Add(SipHeaderNames.CSeq, NumberThen(cseq, " NOTIFY"u8));
         request.Headers.Add(SipHeaderNames.Contact, h.Contact);
         request.Headers.Add(SipHeaderNames.Event, h.Event);
         // RFC 6665 §4.1.3, §8.2.3: active;expires=<remaining> (subscribers time their refresh from it), or terminated;reason=.
         if (terminateReason is null)
         {
             var remaining = dialog.Subscription?.Expires is { } e ? Math.Max(0, (long)Math.Ceiling((e - _time.GetUtcNow()).TotalSeconds)) : 0;
-            request.Headers.Add(SipHeaderNames.SubscriptionState, "active;expires=" + remaining.ToString(CultureInfo.InvariantCulture));
+            request.Headers.Add(SipHeaderNames.SubscriptionState, Then("active;expires="u8, (ulong)remaining));
         }
         else
         {
@@ -777,17 +800,16 @@ public sealed partial class SipNotifier : INotificationTransport
         var totals = notification?.Totals;
         if (s.Event == MailEventNotifyBody.EventPackage)
         {
-            request.ContentType = MailEventNotifyBody.MediaType;
+            request.Headers.Add(SipHeaderNames.ContentType, MailEventType);
             request.Body = notification is { } n
                 ? MailEventNotifyBody.Encode(n.Sequence, KindName(n.Kind), n.Mailbox, n.Totals, n.Event)
                 : MailEventNotifyBody.Encode(0, "initial", dialog.Subscription?.Filter.Mailbox ?? MailboxPath.Root, null, null);
             return request;
         }
-        var summary = totals is { } t
-            ? MessageSummary.FromTotals(t, s.Account, _options.MessageClass)
-            : new MessageSummary { MessagesWaiting = false, MessageAccount = s.Account };
-        request.ContentType = MessageSummary.MediaType;
-        request.Body = summary.ToBytes();
+        request.Headers.Add(SipHeaderNames.ContentType, SummaryType);
+        request.Body = totals is { } t
+            ? h.Summary!.Encode(t)
+            : new MessageSummary { MessagesWaiting = false, MessageAccount = s.Account }.ToBytes();
         return request;
     }
 
@@ -803,10 +825,35 @@ public sealed partial class SipNotifier : INotificationTransport
 
     private static ReadOnlySpan<byte> Rport => ";rport"u8;
 
+    private static readonly ReadOnlyMemory<byte> MailEventType = Encoding.ASCII.GetBytes(MailEventNotifyBody.MediaType);
+    private static readonly ReadOnlyMemory<byte> SummaryType = Encoding.ASCII.GetBytes(MessageSummary.MediaType);
+
+    /// <summary>A number then fixed text, as header value bytes (e.g. the CSeq "4711 NOTIFY").</summary>
+    private static byte[] NumberThen(ulong number, ReadOnlySpan<byte> text)
+    {
+        Span<byte> digits = stackalloc byte[20];
+        System.Buffers.Text.Utf8Formatter.TryFormat(number, digits, out var n);
+        var value = new byte[n + text.Length];
+        digits[..n].CopyTo(value);
+        text.CopyTo(value.AsSpan(n));
+        return value;
+    }
+
+    /// <summary>Fixed text then a number, as header value bytes (e.g. "active;expires=3599").</summary>
+    private static byte[] Then(ReadOnlySpan<byte> text, ulong number)
+    {
+        Span<byte> digits = stackalloc byte[20];
+        System.Buffers.Text.Utf8Formatter.TryFormat(number, digits, out var n);
+        var value = new byte[text.Length + n];
+        text.CopyTo(value);
+        digits[..n].CopyTo(value.AsSpan(text.Length));
+        return value;
+    }
+
     private static readonly ReadOnlyMemory<byte> MaxForwards70 = "70"u8.ToArray(); // §8.1.1.6
 
     /// <summary>The dialog's constant NOTIFY parts, rebuilt when a target refresh changed the remote target.</summary>
-    private static NotifyHeaders NotifyHeadersOf(NotifierDialog dialog)
+    private NotifyHeaders NotifyHeadersOf(NotifierDialog dialog)
     {
         var s = dialog.State;
         string target;
@@ -822,12 +869,13 @@ public sealed partial class SipNotifier : INotificationTransport
         var built = new NotifyHeaders(
             target,
             SipUri.Parse(target),
-            Encoding.UTF8.GetBytes($"SIP/2.0/{transport.Protocol.ToString().ToUpperInvariant()} {HostPort(transport.LocalEndPoint)};branch="),
+            Encoding.UTF8.GetBytes($"SIP/2.0/{transport.Protocol.ToString().ToUpperInvariant()} {AdvertisedHostPort(transport)};branch="),
             Encoding.UTF8.GetBytes(s.LocalUri + ";tag=" + s.LocalTag),
             Encoding.UTF8.GetBytes(s.RemoteUri + ";tag=" + s.RemoteTag),
             Encoding.UTF8.GetBytes(s.CallId),
             Encoding.UTF8.GetBytes("<" + LocalContact(transport) + ">"),
-            Encoding.UTF8.GetBytes(s.EventId is null ? s.Event : s.Event + ";id=" + s.EventId));
+            Encoding.UTF8.GetBytes(s.EventId is null ? s.Event : s.Event + ";id=" + s.EventId),
+            s.Event == MailEventNotifyBody.EventPackage ? null : new MessageSummaryBytes(s.Account, _options.MessageClass));
         lock (dialog.Gate)
         {
             dialog.Headers = built;
@@ -846,7 +894,7 @@ public sealed partial class SipNotifier : INotificationTransport
             End(dialog, "final NOTIFY sent");
             return;
         }
-        var code = result.Response?.StatusCode ?? 0;
+        var code = result.StatusCode;
         if (code is < 200 or >= 300)
         {
             // RFC 6665 §4.2.2: a timeout, 481, or another failure ends the subscription, no further NOTIFY.
@@ -929,8 +977,23 @@ public sealed partial class SipNotifier : INotificationTransport
         _ => "initial",
     };
 
-    private static string LocalContact(ISipTransport transport) =>
-        "sip:pna@" + HostPort(transport.LocalEndPoint) + (transport.Protocol == SipTransportProtocol.Udp ? "" : ";transport=" + transport.Protocol.ToString().ToLowerInvariant());
+    private string LocalContact(ISipTransport transport) =>
+        "sip:pna@" + AdvertisedHostPort(transport) + (transport.Protocol == SipTransportProtocol.Udp ? "" : ";transport=" + transport.Protocol.ToString().ToLowerInvariant());
+
+    /// <summary>
+    /// The sent-by of Via and the host of Contact (RFC 3261 §18.1.1, §8.1.1.8): <c>AdvertisedHost</c>
+    /// when set (a listener bound to 0.0.0.0 or behind NAT), else the bound address; the bound port.
+    /// </summary>
+    private string AdvertisedHostPort(ISipTransport transport)
+    {
+        if (_options.AdvertisedHost is not { Length: > 0 } host)
+        {
+            return HostPort(transport.LocalEndPoint);
+        }
+        var bare = host.Trim('[', ']');
+        var literal = IPAddress.TryParse(bare, out var a) && a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "[" + bare + "]" : host;
+        return literal + ":" + transport.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture);
+    }
 
     private static string HostPort(IPEndPoint e) =>
         (e.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "[" + e.Address + "]" : e.Address.ToString()) + ":" + e.Port.ToString(CultureInfo.InvariantCulture);

@@ -19,6 +19,13 @@ public sealed class SipNotifierOptions
     /// <summary>TLS listen endpoints; need <see cref="TlsCertificateFile"/>.</summary>
     public List<string> Tls { get; init; } = [];
 
+    /// <summary>
+    /// The host name or IP address put in the Via and Contact of what the notifier sends (with each
+    /// listener's own port). Required when a listener binds an unspecified address (0.0.0.0 or ::);
+    /// also for a PNA behind NAT. Empty: the bound address.
+    /// </summary>
+    public string AdvertisedHost { get; set; } = "";
+
     /// <summary>PEM or PKCS#12 file with the TLS certificate and its private key.</summary>
     public string? TlsCertificateFile { get; set; }
 
@@ -80,6 +87,14 @@ public sealed class SipNotifierOptions
             {
                 yield return $"Pna:Sip: '{e}' is not an address:port";
             }
+        }
+        if (AdvertisedHost.Length == 0 && Udp.Concat(Tcp).Concat(Tls).All(e => IPEndPoint.TryParse(e, out _)) && Listeners().Any(l => l.EndPoint.Address.Equals(IPAddress.Any) || l.EndPoint.Address.Equals(IPAddress.IPv6Any)))
+        {
+            yield return "Pna:Sip: a listener on 0.0.0.0 or :: needs Pna:Sip:AdvertisedHost (the address peers reach the PNA at, for Via and Contact)";
+        }
+        if (AdvertisedHost.Length > 0 && !IPAddress.TryParse(AdvertisedHost.Trim('[', ']'), out _) && Uri.CheckHostName(AdvertisedHost) != UriHostNameType.Dns)
+        {
+            yield return $"Pna:Sip:AdvertisedHost '{AdvertisedHost}' is not a host name or IP address";
         }
         if (Tls.Count > 0 && string.IsNullOrEmpty(TlsCertificateFile))
         {

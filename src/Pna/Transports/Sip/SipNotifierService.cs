@@ -47,6 +47,7 @@ public sealed partial class SipNotifierService(
             {
                 LocalEndPoint = endpoint,
                 ServerCertificate = certificate,
+                ResponseFastPath = notifier.TryReceiveResponse,
                 TimeProvider = time,
                 LoggerFactory = loggers,
             };
