@@ -1,4 +1,5 @@
 using System.Net;
+using Aggregators.Pna.Alerts;
 using Aggregators.Pna.Authorization;
 using Aggregators.Pna.Bridge;
 using Aggregators.Pna.Dispatch;
@@ -109,6 +110,8 @@ public static class PnaApplication
         services.AddSingleton<PnaLifecycle>();
         services.AddHostedService(sp => sp.GetRequiredService<PnaLifecycle>());
         services.AddXmppPubsub(configuration);
+        // Unsolicited alerts (docs/alerts.md): after the store and the XMPP component.
+        services.AddAlerts(configuration);
         // The IMAP bridge co-hosted in this process when "Bridge:Enabled" is true (off by default).
         services.AddCoHostedBridge(configuration);
         return services;
@@ -128,6 +131,8 @@ public static class PnaApplication
                 : Results.Text("not ready\n", statusCode: StatusCodes.Status503ServiceUnavailable));
         app.MapGet("/metrics", (PrometheusExporter exporter) =>
             Results.Text(exporter.Scrape(), "text/plain; version=0.0.4; charset=utf-8"));
+
+        AlertsEndpoint.Map(app, AdminOnly);
 
         var admin = app.MapGroup("/v1").AddEndpointFilter(AdminOnly);
         admin.MapGet("/accounts/{account}/mailboxes", (string account, MailboxStateStore state) =>
