@@ -50,7 +50,10 @@ public sealed class DovecotServer : IAsyncDisposable
         CommandTimeout = TimeSpan.FromSeconds(20),
     };
 
-    public static async Task<DovecotServer> StartAsync()
+    /// <summary>The Sieve setup this instance runs with, or null (no Sieve at delivery).</summary>
+    public DovecotSieve? Sieve { get; private init; }
+
+    public static async Task<DovecotServer> StartAsync(DovecotSieve? sieve = null)
     {
         RequiredPeer.Executable(Dovecot, "dovecot-imapd");
         RequiredPeer.Executable(Doveadm, "dovecot-core");
@@ -61,7 +64,7 @@ public sealed class DovecotServer : IAsyncDisposable
                 "the Dovecot fixture runs Dovecot as root (its mail processes switch to uid 65534); run the integration tests as root");
         }
         var dir = RequiredPeer.TempDirectory("dovecot");
-        var server = new DovecotServer(dir, TestPorts.Next());
+        var server = new DovecotServer(dir, TestPorts.Next()) { Sieve = sieve };
         server.WriteConfig();
         await server.StartProcessAsync().ConfigureAwait(false);
         return server;
@@ -79,7 +82,10 @@ public sealed class DovecotServer : IAsyncDisposable
         File.WriteAllText(ConfigPath, template
             .Replace("{{DIR}}", Directory, StringComparison.Ordinal)
             .Replace("{{PORT}}", Port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
-            .Replace("{{GREETING}}", Greeting, StringComparison.Ordinal));
+            .Replace("{{GREETING}}", Greeting, StringComparison.Ordinal)
+            .Replace("{{LDA_PLUGINS}}", Sieve is null ? "" : "sieve", StringComparison.Ordinal)
+            .Replace("{{SIEVE_SETTINGS}}", Sieve is null ? "" : Sieve.Settings(Directory), StringComparison.Ordinal));
+        Sieve?.Install(Directory);
         // passwd-file: user:{PLAIN}password:uid:gid:gecos:home:shell:extra (per-user settings last).
         File.WriteAllText(Path.Combine(Directory, "users"),
             $"{Juliet.User}:{{PLAIN}}{Juliet.Password}::::::\n" +
