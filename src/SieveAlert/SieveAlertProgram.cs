@@ -48,12 +48,12 @@ internal static class SieveAlertProgram
         var clock = Stopwatch.StartNew();
         var spool = new AlertSpool(config.Spool);
         string? spooled = null;
-        var posted = false;
+        var handled = 0; // set by whoever decides the spool file's fate: the outcome below or the watchdog
         // The hard bound: whatever is still running when the budget ends, exit 0 now, leaving any
         // spooled alert to a drainer.
         using var watchdog = new Timer(_ =>
         {
-            if (!Volatile.Read(ref posted) && Volatile.Read(ref spooled) is not null)
+            if (Interlocked.Exchange(ref handled, 1) == 0 && Volatile.Read(ref spooled) is not null)
             {
                 StartDrainer(options.ConfigPath);
             }
@@ -76,15 +76,17 @@ internal static class SieveAlertProgram
         var (result, detail) = timeout > TimeSpan.FromMilliseconds(20)
             ? await PostOnceAsync(config, body, timeout).ConfigureAwait(false)
             : (PostResult.Retry, "no time left to post");
+        if (Interlocked.Exchange(ref handled, 1) != 0)
+        {
+            return 0; // the watchdog is ending the process
+        }
         switch (result)
         {
             case PostResult.Accepted:
-                Volatile.Write(ref posted, true);
                 TryDelete(spooled);
                 await Console.Out.WriteLineAsync("pna-alert: " + detail).ConfigureAwait(false);
                 break;
             case PostResult.Invalid:
-                Volatile.Write(ref posted, true);
                 if (spooled is not null)
                 {
                     TryFail(spool, spooled, detail);
