@@ -15,6 +15,8 @@ public sealed class SieveAlertTests : IDisposable
     public SieveAlertTests()
     {
         Directory.CreateDirectory(_dir);
+        // The program's watchdog ends the process at budget_ms: the tests' configs set it far above
+        // what a run takes, so it never fires inside the test host.
         SieveAlertProgram.StartDrainers = false;
     }
 
@@ -121,7 +123,7 @@ public sealed class SieveAlertTests : IDisposable
         var port = ((IPEndPoint)closed.LocalEndpoint).Port;
         closed.Stop(); // nothing listens there now
         var conf = Path.Combine(_dir, "conf");
-        File.WriteAllText(conf, $"url = http://127.0.0.1:{port}\ntoken = t0123456789abcdef\nspool = {Path.Combine(_dir, "spool")}\n");
+        File.WriteAllText(conf, $"url = http://127.0.0.1:{port}\ntoken = t0123456789abcdef\nspool = {Path.Combine(_dir, "spool")}\nbudget_ms = 10000\n");
         using var stdin = new MemoryStream(Encoding.ASCII.GetBytes("From: romeo@example.com\n\nhi\n"));
         var rc = await SieveAlertProgram.RunAsync(["--config", conf, "--to", "xmpp:juliet@example.com", "--text", "x"], stdin,
             new Dictionary<string, string?> { ["USER"] = "juliet" });
@@ -130,5 +132,51 @@ public sealed class SieveAlertTests : IDisposable
         // A drain pass with the PNA still down keeps the alert.
         await SieveAlertProgram.RunAsync(["--config", conf, "--drain", "--once"], Stream.Null, new Dictionary<string, string?>());
         Assert.Single(new AlertSpool(Path.Combine(_dir, "spool")).List());
+    }
+
+    [Fact]
+    public async Task A_pna_that_accepts_but_never_answers_gets_the_alert_spooled()
+    {
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start(); // connections are accepted by the kernel, nothing is ever read or answered
+        var port = ((IPEndPoint)silent.LocalEndpoint).Port;
+        var conf = Path.Combine(_dir, "conf");
+        File.WriteAllText(conf, $"url = http://127.0.0.1:{port}\ntoken = t0123456789abcdef\nspool = {Path.Combine(_dir, "spool")}\npost_timeout_ms = 300\nbudget_ms = 10000\n");
+        var rc = await SieveAlertProgram.RunAsync(["--config", conf, "--to", "sip:juliet@example.com", "--text", "x", "--no-stdin"], Stream.Null,
+            new Dictionary<string, string?>());
+        Assert.Equal(0, rc);
+        var file = Assert.Single(new AlertSpool(Path.Combine(_dir, "spool")).List());
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(file));
+        Assert.Equal("sip:juliet@example.com", doc.RootElement.GetProperty("targets")[0].GetString());
+    }
+
+    [Fact]
+    public async Task A_body_the_pna_refuses_goes_to_failed_with_the_reason()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var server = Task.Run(async () =>
+        {
+            using var client = await listener.AcceptTcpClientAsync();
+            var stream = client.GetStream();
+            var buffer = new byte[65536];
+            var read = 0;
+            while (!Encoding.ASCII.GetString(buffer, 0, read).Contains("clientId", StringComparison.Ordinal))
+            {
+                read += await stream.ReadAsync(buffer.AsMemory(read));
+            }
+            var body = "{\"error\":\"the alert is invalid\"}";
+            await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}"));
+        });
+        var conf = Path.Combine(_dir, "conf");
+        File.WriteAllText(conf, $"url = http://127.0.0.1:{port}\ntoken = t0123456789abcdef\nspool = {Path.Combine(_dir, "spool")}\npost_timeout_ms = 5000\nbudget_ms = 10000\n");
+        var rc = await SieveAlertProgram.RunAsync(["--config", conf, "--to", "xmpp:juliet@example.com", "--text", "x", "--no-stdin"], Stream.Null,
+            new Dictionary<string, string?>());
+        await server;
+        Assert.Equal(0, rc);
+        Assert.Empty(new AlertSpool(Path.Combine(_dir, "spool")).List());
+        var reason = Assert.Single(Directory.EnumerateFiles(Path.Combine(_dir, "spool", "failed"), "*.reason"));
+        Assert.Contains("400", File.ReadAllText(reason), StringComparison.Ordinal);
     }
 }

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Aggregators.Integration.Tests.Peers;
 using Aggregators.Integration.Tests.Xmpp;
+using Xunit.Abstractions;
 
 namespace Aggregators.Integration.Tests.Alerts;
 
@@ -33,7 +34,13 @@ public sealed class SieveAlertTests : IClassFixture<ProsodyServer>, IDisposable
     private readonly ProsodyServer _prosody;
     private readonly string _dir = RequiredPeer.TempDirectory("alerts");
 
-    public SieveAlertTests(ProsodyServer prosody) => _prosody = prosody;
+    private readonly ITestOutputHelper _output;
+
+    public SieveAlertTests(ProsodyServer prosody, ITestOutputHelper output)
+    {
+        _prosody = prosody;
+        _output = output;
+    }
 
     public void Dispose()
     {
@@ -134,6 +141,7 @@ public sealed class SieveAlertTests : IClassFixture<ProsodyServer>, IDisposable
             var clock = Stopwatch.StartNew();
             await dovecot.DeliverAsync("juliet", "While down", from: "romeo@example.com");
             clock.Stop();
+            _output.WriteLine($"dovecot-lda with the Sieve rule and the PNA down: {clock.Elapsed.TotalMilliseconds:0} ms");
             Assert.True(clock.Elapsed < DeliveryBound, $"dovecot-lda took {clock.Elapsed} with the PNA down (bound {DeliveryBound})");
             // (An earlier alert may still be there too: a first POST slower than post_timeout_ms is
             // spooled although the PNA took it; its drainer re-posts it with the same clientId.)
