@@ -58,7 +58,7 @@ public sealed partial class XmppPubsubTransport
     /// RFC 5437 §2.7: the alert as an XMPP message from <paramref name="from"/>: type headline, or
     /// normal for high importance (so servers keep it for an offline user, RFC 6121 §8.5.2);
     /// the text in &lt;body/&gt;, the mail's subject in &lt;subject/&gt;, the IMAP URL in a jabber:x:oob
-    /// &lt;url/&gt; (XEP-0066), and the importance as the SHIM "Urgency" header (RFC 5437 §2.5, XEP-0131).
+    /// &lt;url/&gt; (XEP-0066), and the importance as the SHIM "Urgency" header (RFC 5437 §2.4 (:importance), XEP-0131).
     /// </summary>
     internal static Message BuildAlert(AlertRecord alert, Jid to, Jid from)
     {
