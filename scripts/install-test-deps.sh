@@ -18,6 +18,10 @@ PACKAGES=(
   sip-tester baresip-core kamailio
   # process tools the fixtures use
   procps iproute2
+  # Deploy.Tests: `docker-compose config` (v1) parses docker-compose.yml without a container engine
+  docker-compose
+  # Deploy.Tests: the PNA status page rendered and screenshotted in headless Chromium
+  chromium
 )
 
 missing=()

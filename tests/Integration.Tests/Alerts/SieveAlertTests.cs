@@ -116,7 +116,7 @@ public sealed class SieveAlertTests : IClassFixture<ProsodyServer>, IDisposable
         var data = Path.Combine(_dir, "pna");
         var imapPort = TestPorts.Next(); // only written into the IMAP URL
         var config = WriteAlertConfig(pnaPort, imapPort);
-        await using var dovecot = await DovecotServer.StartAsync(new DovecotSieve(Script, new Dictionary<string, string> { ["pna-alert"] = Wrapper(config) }));
+        await using var dovecot = await DovecotServer.StartAsync(sieve: new DovecotSieve(Script, new Dictionary<string, string> { ["pna-alert"] = Wrapper(config) }));
         await using var juliet = await SlixmppClient.ConnectAsync("juliet@example.com", ProsodyServer.Users["juliet@example.com"], _prosody.C2sPort);
         var pna = await AlertsPna.StartAsync(data, pnaPort, _prosody.ComponentPort, ua.Port);
         try
