@@ -1,4 +1,5 @@
 using System.Net;
+using Aggregators.Pna.Alerts;
 using Aggregators.Pna.Authorization;
 using Aggregators.Pna.Bridge;
 using Aggregators.Pna.Dispatch;
@@ -110,6 +111,8 @@ public static class PnaApplication
         services.AddSingleton<PnaLifecycle>();
         services.AddHostedService(sp => sp.GetRequiredService<PnaLifecycle>());
         services.AddXmppPubsub(configuration);
+        // Unsolicited alerts (docs/alerts.md): after the store and the XMPP component.
+        services.AddAlerts(configuration);
         // The IMAP bridge co-hosted in this process when "Bridge:Enabled" is true (off by default).
         services.AddCoHostedBridge(configuration);
         // GET /status and /v1/status (docs/configuration.md "Status page").
@@ -145,6 +148,7 @@ public static class PnaApplication
         app.MapGet("/metrics", (PrometheusExporter exporter) =>
             Results.Text(exporter.Scrape(), "text/plain; version=0.0.4; charset=utf-8"));
 
+        AlertsEndpoint.Map(app, AdminOnly);
         app.MapPnaStatus();
         var admin = app.MapGroup("/v1").AddEndpointFilter(AdminOnly);
         admin.MapGet("/accounts/{account}/mailboxes", (string account, MailboxStateStore state) =>

@@ -9,7 +9,7 @@ namespace Aggregators.Pna.Storage;
 /// <see cref="IPnaStore"/> on one SQLite file in WAL mode. One connection, serialised by a lock:
 /// writes are small (a subscription) or batched (state flushes), so one writer is enough.
 /// </summary>
-public sealed partial class SqlitePnaStore : IPnaStore
+public sealed partial class SqlitePnaStore : IPnaStore, IAlertStore
 {
     /// <summary>
     /// Ordered migrations; index i brings the schema from version i to i + 1. Never edit a
@@ -45,6 +45,8 @@ public sealed partial class SqlitePnaStore : IPnaStore
             PRIMARY KEY (account, mailbox)
         ) WITHOUT ROWID;
         """,
+        // 2: unsolicited alerts (src/Pna/Alerts, docs/alerts.md).
+        SqlitePnaStoreAlerts.Schema,
     ];
 
     /// <summary>The schema version this code writes and understands.</summary>

@@ -58,11 +58,15 @@ public sealed class DovecotServer : IAsyncDisposable
         CommandTimeout = TimeSpan.FromSeconds(20),
     };
 
+    /// <summary>The Sieve setup this instance runs with, or null (no Sieve at delivery).</summary>
+    public DovecotSieve? Sieve { get; private init; }
+
     /// <summary>
     /// Starts Dovecot; with <paramref name="ssl"/> it gets a throwaway certificate, STARTTLS on <see cref="Port"/> and implicit TLS on <see cref="TlsPort"/>;
-    /// <paramref name="extraConfig"/> is appended to the fixture's dovecot.conf (e.g. an imap_capability line).
+    /// <paramref name="extraConfig"/> is appended to the fixture's dovecot.conf (e.g. an imap_capability line);
+    /// with <paramref name="sieve"/> deliveries run juliet's Sieve script (<see cref="DovecotSieve"/>).
     /// </summary>
-    public static async Task<DovecotServer> StartAsync(bool ssl = false, string? extraConfig = null)
+    public static async Task<DovecotServer> StartAsync(bool ssl = false, string? extraConfig = null, DovecotSieve? sieve = null)
     {
         RequiredPeer.Executable(Dovecot, "dovecot-imapd");
         RequiredPeer.Executable(Doveadm, "dovecot-core");
@@ -73,7 +77,7 @@ public sealed class DovecotServer : IAsyncDisposable
                 "the Dovecot fixture runs Dovecot as root (its mail processes switch to uid 65534); run the integration tests as root");
         }
         var dir = RequiredPeer.TempDirectory("dovecot");
-        var server = new DovecotServer(dir, TestPorts.Next(), ssl ? TestCertificates.Create(Path.Combine(dir, "tls")) : null);
+        var server = new DovecotServer(dir, TestPorts.Next(), ssl ? TestCertificates.Create(Path.Combine(dir, "tls")) : null) { Sieve = sieve };
         server.WriteConfig(extraConfig);
         await server.StartProcessAsync().ConfigureAwait(false);
         return server;
@@ -91,7 +95,10 @@ public sealed class DovecotServer : IAsyncDisposable
         var config = template
             .Replace("{{DIR}}", Directory, StringComparison.Ordinal)
             .Replace("{{PORT}}", Port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
-            .Replace("{{GREETING}}", Greeting, StringComparison.Ordinal);
+            .Replace("{{GREETING}}", Greeting, StringComparison.Ordinal)
+            .Replace("{{LDA_PLUGINS}}", Sieve is null ? "" : "sieve", StringComparison.Ordinal)
+            .Replace("{{SIEVE_SETTINGS}}", Sieve is null ? "" : Sieve.Settings(Directory), StringComparison.Ordinal);
+        Sieve?.Install(Directory);
         if (Certificates is { } c)
         {
             // ssl = yes (not required): STARTTLS offered on the plain listener, plus an imaps listener.

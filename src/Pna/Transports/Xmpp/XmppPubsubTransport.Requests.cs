@@ -50,7 +50,10 @@ public sealed partial class XmppPubsubTransport
                 }
                 break;
             case Message { IsError: true } message:
-                HandleBounce(message);
+                if (!HandleAlertBounce(message))
+                {
+                    HandleBounce(message);
+                }
                 break;
         }
     }

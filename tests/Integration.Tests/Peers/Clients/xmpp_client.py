@@ -5,7 +5,7 @@ Logs in over plain TCP on loopback, then prints one JSON object per line on stdo
 everything the test may assert on, and obeys JSON commands read line by line from stdin:
 
   events:   {"event": "session_start", "jid": ...}
-            {"event": "message", "from": ..., "to": ..., "type": ..., "id": ..., "body": ...}
+            {"event": "message", "from": ..., "to": ..., "type": ..., "id": ..., "body": ..., "subject": ..., "oob_url": ...}
             {"event": "disco_info", "tag": ..., "from": ..., "identities": [[category, type, lang, name]], "features": [...]}
             {"event": "disco_error", "tag": ..., "condition": ..., "text": ...}
             {"event": "disco_timeout", "tag": ...}
@@ -65,8 +65,11 @@ class TestClient(slixmpp.ClientXMPP):
              xml=ET.tostring(event, encoding="unicode"))
 
     def on_message(self, msg):
+        # jabber:x:oob (XEP-0066) carries the IMAP URL of an alert (RFC 5437 section 2.7).
+        oob = msg.xml.find("{jabber:x:oob}x/{jabber:x:oob}url")
         emit(event="message", **{"from": str(msg["from"]), "to": str(msg["to"]), "type": msg["type"],
-                                 "id": msg["id"], "body": msg["body"]})
+                                 "id": msg["id"], "body": msg["body"], "subject": msg["subject"],
+                                 "oob_url": oob.text if oob is not None else None})
 
     async def read_commands(self):
         loop = asyncio.get_event_loop()
