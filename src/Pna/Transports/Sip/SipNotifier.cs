@@ -159,7 +159,7 @@ public sealed partial class SipNotifier : INotificationTransport
             {
                 SipMethods.Subscribe => await HandleSubscribeAsync(tx).ConfigureAwait(false),
                 SipMethods.Options => SipResponse.CreateFor(request, 200),
-                SipMethods.Register when _options.Registrar.Enabled => await HandleRegisterAsync(request).ConfigureAwait(false),
+                SipMethods.Register when _options.Registrar.Enabled => await HandleRegisterAsync(request, tx.RemoteEndPoint).ConfigureAwait(false),
                 _ => WithAllow(SipResponse.CreateFor(request, 405)),
             };
             if (response is not null)
@@ -516,9 +516,9 @@ public sealed partial class SipNotifier : INotificationTransport
     /// stale= and nc handling, RFC 3261 §22.4), and the authenticated user may register only its own
     /// address of record (§10.3 step 3): To must be that user's <c>sip:user@realm</c>, else 403.
     /// </summary>
-    private async Task<SipResponse> HandleRegisterAsync(SipRequest request)
+    private async Task<SipResponse> HandleRegisterAsync(SipRequest request, IPEndPoint remote)
     {
-        if (Authenticate(request, out var user) is { } challenge)
+        if (Authenticate(request, remote, out var user) is { } challenge)
         {
             return challenge; // at once: only the 200 is held back (baresip's flood follows a fast 200)
         }
