@@ -196,6 +196,55 @@ public static class MailEventNotifyBody
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>
+    /// A CNA's snapshot of a cached NOTIFY body (docs/cna.md): the same sequence, mailbox and totals,
+    /// <c>kind</c> <c>initial</c>, no event (it was delivered already), and <c>"stale": true</c> when
+    /// the CNA has not heard from the PNA for two heartbeat intervals (absent means fresh). False
+    /// when <paramref name="utf8"/> is not a mail-event NOTIFY body.
+    /// </summary>
+    public static bool TrySnapshot(ReadOnlySpan<byte> utf8, bool stale, out byte[]? snapshot)
+    {
+        snapshot = null;
+        try
+        {
+            using var doc = JsonDocument.Parse(utf8.ToArray());
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("sequence", out var seq) || !seq.TryGetInt64(out var sequence)
+                || !root.TryGetProperty("mailbox", out var m) || m.ValueKind != JsonValueKind.String
+                || !MailboxPath.TryParse(m.GetString()!, out var mailbox, out _))
+            {
+                return false;
+            }
+            MailboxTotals? totals = null;
+            if (TryDecode(utf8, out _, out _, out var t, out _))
+            {
+                totals = t;
+            }
+            var body = Encode(sequence, "initial", mailbox, totals, null);
+            snapshot = stale ? [.. body.AsSpan(0, body.Length - 1), .. ",\"stale\":true}"u8] : body;
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>True when a mail-event NOTIFY body carries <c>"stale": true</c> (docs/cna.md).</summary>
+    public static bool IsStale(ReadOnlySpan<byte> utf8)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(utf8.ToArray());
+            return doc.RootElement.ValueKind == JsonValueKind.Object
+                && doc.RootElement.TryGetProperty("stale", out var s) && s.ValueKind == JsonValueKind.True;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Reads the parts a subscriber needs (sequence, kind, mailbox, totals); the event stays as raw JSON.</summary>
     public static bool TryDecode(ReadOnlySpan<byte> utf8, out long sequence, out string? kind, out MailboxTotals? totals, out string? error)
     {

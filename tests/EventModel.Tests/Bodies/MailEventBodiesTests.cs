@@ -61,4 +61,32 @@ public class MailEventBodiesTests
         Assert.True(MailEventNotifyBody.TryDecode(bytes, out var seq, out var kind, out var totals, out var error), error);
         Assert.Equal((7L, "event", new MailboxTotals(4, 1, 5, 9)), (seq, kind, totals!.Value));
     }
+
+    [Fact]
+    public void A_snapshot_keeps_sequence_mailbox_and_totals_drops_the_event_and_marks_stale()
+    {
+        var e = new MailEvent
+        {
+            Type = MailEventType.MessageNew,
+            Account = AccountId.Parse("juliet@example.com"),
+            Mailbox = MailboxPath.Inbox,
+            Uidset = "4",
+            Totals = new MailboxTotals(4, 1, 5, 9),
+        };
+        var body = MailEventNotifyBody.Encode(7, "event", MailboxPath.Inbox, e.Totals, e);
+        Assert.True(MailEventNotifyBody.TrySnapshot(body, stale: true, out var stale));
+        Assert.Equal("""{"sequence":7,"kind":"initial","mailbox":"INBOX","totals":{"messages":4,"unseen":1,"uidnext":5,"uidvalidity":9},"stale":true}""", Encoding.UTF8.GetString(stale!));
+        Assert.True(MailEventNotifyBody.IsStale(stale));
+        Assert.True(MailEventNotifyBody.TryDecode(stale, out var seq, out var kind, out var totals, out _));
+        Assert.Equal((7L, "initial", new MailboxTotals(4, 1, 5, 9)), (seq, kind, totals!.Value));
+        Assert.True(MailEventNotifyBody.TrySnapshot(body, stale: false, out var fresh));
+        Assert.False(MailEventNotifyBody.IsStale(fresh));
+        Assert.False(MailEventNotifyBody.IsStale(body));
+        var root = MailEventNotifyBody.Encode(1, "initial", MailboxPath.Root, null, null);
+        Assert.True(MailEventNotifyBody.TrySnapshot(root, stale: true, out var rootStale));
+        Assert.Equal("""{"sequence":1,"kind":"initial","mailbox":"","stale":true}""", Encoding.UTF8.GetString(rootStale!));
+        Assert.False(MailEventNotifyBody.TrySnapshot("not json"u8, stale: true, out _));
+        Assert.False(MailEventNotifyBody.TrySnapshot("""{"kind":"event"}"""u8, stale: true, out _));
+        Assert.False(MailEventNotifyBody.IsStale("[1]"u8));
+    }
 }
