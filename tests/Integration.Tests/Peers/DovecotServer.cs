@@ -50,7 +50,8 @@ public sealed class DovecotServer : IAsyncDisposable
         CommandTimeout = TimeSpan.FromSeconds(20),
     };
 
-    public static async Task<DovecotServer> StartAsync()
+    /// <summary>Starts a Dovecot; <paramref name="extraConfig"/> is appended to the fixture's dovecot.conf (e.g. an imap_capability line).</summary>
+    public static async Task<DovecotServer> StartAsync(string? extraConfig = null)
     {
         RequiredPeer.Executable(Dovecot, "dovecot-imapd");
         RequiredPeer.Executable(Doveadm, "dovecot-core");
@@ -62,12 +63,12 @@ public sealed class DovecotServer : IAsyncDisposable
         }
         var dir = RequiredPeer.TempDirectory("dovecot");
         var server = new DovecotServer(dir, TestPorts.Next());
-        server.WriteConfig();
+        server.WriteConfig(extraConfig);
         await server.StartProcessAsync().ConfigureAwait(false);
         return server;
     }
 
-    private void WriteConfig()
+    private void WriteConfig(string? extraConfig)
     {
         foreach (var sub in new[] { "run", "state", "log", "mail" })
         {
@@ -79,7 +80,7 @@ public sealed class DovecotServer : IAsyncDisposable
         File.WriteAllText(ConfigPath, template
             .Replace("{{DIR}}", Directory, StringComparison.Ordinal)
             .Replace("{{PORT}}", Port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
-            .Replace("{{GREETING}}", Greeting, StringComparison.Ordinal));
+            .Replace("{{GREETING}}", Greeting, StringComparison.Ordinal) + (extraConfig is null ? "" : "\n" + extraConfig + "\n"));
         // passwd-file: user:{PLAIN}password:uid:gid:gecos:home:shell:extra (per-user settings last).
         File.WriteAllText(Path.Combine(Directory, "users"),
             $"{Juliet.User}:{{PLAIN}}{Juliet.Password}::::::\n" +
