@@ -18,6 +18,8 @@ PACKAGES=(
   sip-tester baresip-core kamailio
   # process tools the fixtures use
   procps iproute2
+  # a real terminal for MailWatch's live view (tests/Integration.Tests/MailWatch/MailWatchTerminalTests.cs)
+  tmux
 )
 
 missing=()
