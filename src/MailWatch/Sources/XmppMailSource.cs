@@ -57,6 +57,11 @@ internal sealed class XmppMailSource(MailWatchOptions options, string service, I
             await session.SubscribeAllAsync(cancellationToken).ConfigureAwait(false);
             return session;
         }
+        catch (XmppStreamException ex)
+        {
+            await session.DisposeAsync().ConfigureAwait(false);
+            throw new SourceException("XMPP connection lost while subscribing: " + ex.Message, ex);
+        }
         catch
         {
             await session.DisposeAsync().ConfigureAwait(false);
@@ -101,7 +106,8 @@ internal sealed class XmppMailSource(MailWatchOptions options, string service, I
     {
         private readonly HashSet<string> _subscribed = new(StringComparer.Ordinal);
 
-        public Task Completion => client.Completion.ContinueWith(
+        /// <summary>Faults with the reason once the stream has ended (one continuation for the session's life).</summary>
+        public Task Completion { get; } = client.Completion.ContinueWith(
             t => throw new SourceException("XMPP connection lost: " + (t.Exception?.InnerException?.Message ?? "the server closed the stream")),
             CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
