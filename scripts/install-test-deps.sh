@@ -20,6 +20,10 @@ PACKAGES=(
   procps iproute2
   # a real terminal for MailWatch's live view (tests/Integration.Tests/MailWatch/MailWatchTerminalTests.cs)
   tmux
+  # Deploy.Tests: `docker-compose config` (v1) parses docker-compose.yml without a container engine
+  docker-compose
+  # Deploy.Tests: the PNA status page rendered and screenshotted in headless Chromium
+  chromium
 )
 
 missing=()

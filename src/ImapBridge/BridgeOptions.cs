@@ -49,6 +49,25 @@ public sealed class BridgeOptions
             {
                 errors.Add($"{at}:Port {s.Port} is not 1 to 65535");
             }
+            if (s.TlsPinnedCertificate is { Length: > 0 } pin)
+            {
+                try
+                {
+                    Imap.ImapTlsTrust.ParsePin(pin);
+                }
+                catch (ArgumentException e)
+                {
+                    errors.Add($"{at}:TlsPinnedCertificate: {e.Message}");
+                }
+            }
+            if (s.TlsCaFile is { Length: > 0 } ca && !File.Exists(ca))
+            {
+                errors.Add($"{at}:TlsCaFile '{ca}' does not exist");
+            }
+            if (s.Security == Imap.ImapSecurity.None && (s.TlsCaFile is { Length: > 0 } || s.TlsPinnedCertificate is { Length: > 0 }))
+            {
+                errors.Add($"{at}: TlsCaFile/TlsPinnedCertificate are set but Security is None (no TLS)");
+            }
             if (s.Users.Count > 0 && s.MasterUser is null)
             {
                 errors.Add($"{at}:Users needs MasterUser (the users are logged in through the master user)");
@@ -138,7 +157,16 @@ public sealed class ImapServerOptions
     /// <summary>Name the server certificate must match; default <see cref="Host"/>.</summary>
     public string? TlsTargetHost { get; set; }
 
-    /// <summary>Accept any server certificate. For tests only; never in production.</summary>
+    /// <summary>
+    /// PEM file of the CA(s) that issued the server certificate, trusted instead of the system
+    /// store (a site's own CA, a self-signed server certificate). The name is still checked.
+    /// </summary>
+    public string? TlsCaFile { get; set; }
+
+    /// <summary>SHA-256 fingerprint of the server certificate (hex, colons allowed): only that certificate is accepted.</summary>
+    public string? TlsPinnedCertificate { get; set; }
+
+    /// <summary>Accept any server certificate: anyone on the path can read the passwords. For tests only; never in production.</summary>
     public bool AllowInvalidCertificate { get; set; }
 
     /// <summary>Accounts with their own credentials (or, without a password, through <see cref="MasterUser"/>).</summary>

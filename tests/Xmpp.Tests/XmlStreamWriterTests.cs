@@ -37,6 +37,65 @@ public class XmlStreamWriterTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await writer.WriteAsync(Ping, cts.Token));
     }
 
+    /// <summary>Records each socket write separately.</summary>
+    private sealed class WriteRecorder : MemoryStream
+    {
+        public List<int> Writes { get; } = [];
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            await Release.Task.WaitAsync(cancellationToken);
+            lock (Writes)
+            {
+                Writes.Add(buffer.Length);
+            }
+            await base.WriteAsync(buffer, cancellationToken);
+        }
+    }
+
+    [Fact]
+    public async Task Queued_stanzas_go_out_in_one_socket_write_and_serialized_ones_are_copied()
+    {
+        var peer = new WriteRecorder();
+        var writer = new XmlStreamWriter(peer, XmppNamespaces.ComponentAccept, capacity: 1000);
+        var reused = new byte[64];
+        for (var i = 0; i < 100; i++)
+        {
+            var stanza = Encoding.UTF8.GetBytes($"<message to='a.example.com' id='{i}'/>");
+            stanza.CopyTo(reused, 0);
+            Assert.True(writer.TryWriteSerialized(reused.AsSpan(0, stanza.Length)));
+            Array.Clear(reused); // the writer copied it: the caller's buffer is free again
+        }
+        Assert.True(writer.TryWrite(Ping));
+        peer.Release.SetResult();
+        await writer.CloseAsync(null, TimeSpan.FromSeconds(10));
+        var text = Encoding.UTF8.GetString(peer.ToArray());
+        Assert.StartsWith("<message to='a.example.com' id='0'/><message to='a.example.com' id='1'/>", text, StringComparison.Ordinal);
+        Assert.EndsWith("<message to='a.example.com' id='99'/><message to='a.example.com'/></stream:stream>", text, StringComparison.Ordinal);
+        // The first stanza may have been taken alone before the rest was queued; then one batch.
+        Assert.InRange(peer.Writes.Count, 1, 3);
+    }
+
+    [Fact]
+    public async Task A_burst_larger_than_a_batch_is_split_at_stanza_boundaries()
+    {
+        var peer = new WriteRecorder();
+        var writer = new XmlStreamWriter(peer, XmppNamespaces.ComponentAccept, capacity: 10_000);
+        var stanza = Encoding.UTF8.GetBytes("<message to='a.example.com'>" + new string('x', 1000) + "</message>");
+        const int Count = 200; // ~205 KB: more than three batches
+        for (var i = 0; i < Count; i++)
+        {
+            Assert.True(writer.TryWriteSerialized(stanza));
+        }
+        peer.Release.SetResult();
+        await writer.CloseAsync(null, TimeSpan.FromSeconds(10));
+        Assert.All(peer.Writes, w => Assert.True(w <= XmlStreamWriter.BatchBytes));
+        Assert.All(peer.Writes.Take(peer.Writes.Count - 1), w => Assert.Equal(0, w % stanza.Length));
+        Assert.Equal(Count * stanza.Length + "</stream:stream>".Length, peer.ToArray().Length);
+    }
+
     [Fact]
     public async Task A_stuck_write_fails_the_stream_after_the_write_timeout()
     {

@@ -73,6 +73,7 @@ public static class BridgeHost
                     lastErrorAt = s.LastErrorAt,
                     watchingSince = s.WatchingSince,
                     eventsDelivered = s.EventsDelivered,
+                    discovery = s.Discovery,
                 }) ?? [],
             });
         });

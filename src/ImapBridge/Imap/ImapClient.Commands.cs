@@ -309,6 +309,17 @@ public sealed partial class ImapClient
     public Task SubscribeAsync(string mailbox, bool subscribe = true, CancellationToken cancellationToken = default) =>
         ExecuteAsync(Command(subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE").Mailbox(mailbox).Build(), null, cancellationToken);
 
+    /// <summary>
+    /// SETACL (RFC 4314 §3.1): <paramref name="rights"/> replaces the identifier's rights, or with a
+    /// leading "+" / "-" adds to / removes from them.
+    /// </summary>
+    public Task SetAclAsync(string mailbox, string identifier, string rights, CancellationToken cancellationToken = default) =>
+        ExecuteAsync(Command("SETACL").Mailbox(mailbox).AString(identifier).AString(rights).Build(), null, cancellationToken);
+
+    /// <summary>DELETEACL (RFC 4314 §3.2): removes the identifier's entry from the mailbox's ACL.</summary>
+    public Task DeleteAclAsync(string mailbox, string identifier, CancellationToken cancellationToken = default) =>
+        ExecuteAsync(Command("DELETEACL").Mailbox(mailbox).AString(identifier).Build(), null, cancellationToken);
+
     /// <summary>GETACL (RFC 4314 §3.3).</summary>
     public async Task<ImapAclResponse> GetAclAsync(string mailbox, CancellationToken cancellationToken = default)
     {

@@ -3,7 +3,10 @@ namespace Aggregators.ImapBridge.State;
 /// <summary>
 /// What a watcher last knew (and delivered) about one mailbox: the STATUS values (RFC 3501 §6.3.10)
 /// that resync compares against after a (re)connect. <see cref="Mailbox"/> is the IMAP name, decoded
-/// from modified UTF-7.
+/// from modified UTF-7. <see cref="Generation"/> is the account's delivery generation
+/// (<see cref="Translation.EventFactory.Generation"/>), kept in the INBOX row: ids of events that
+/// have no identity of their own are derived from it, so a batch computed again after a crash has
+/// the same ids and a later, equal-looking change does not.
 /// </summary>
 public sealed record MailboxSnapshot(
     string Mailbox,
@@ -12,7 +15,8 @@ public sealed record MailboxSnapshot(
     uint Messages,
     uint Unseen,
     bool Subscribed = false,
-    ulong? HighestModSeq = null);
+    ulong? HighestModSeq = null,
+    ulong Generation = 0);
 
 /// <summary>
 /// Durable per-account, per-mailbox watcher state (shared contract, see <see cref="IEventSink"/>).

@@ -21,6 +21,7 @@ public sealed class SqliteWatcherStateStore : IWatcherStateStore, IDisposable
             unseen INTEGER NOT NULL,
             subscribed INTEGER NOT NULL,
             highestmodseq INTEGER NULL,
+            generation INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (account, mailbox)
         ) WITHOUT ROWID;
         """;
@@ -42,6 +43,20 @@ public sealed class SqliteWatcherStateStore : IWatcherStateStore, IDisposable
         using var cmd = _connection.CreateCommand();
         cmd.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; " + Schema;
         cmd.ExecuteNonQuery();
+        AddGenerationColumn();
+    }
+
+    /// <summary>A bridge.db written before the delivery generation existed gets the column (generation 0).</summary>
+    private void AddGenerationColumn()
+    {
+        using var info = _connection.CreateCommand();
+        info.CommandText = "SELECT COUNT(*) FROM pragma_table_info('mailbox_state') WHERE name = 'generation'";
+        if ((long)info.ExecuteScalar()! == 0)
+        {
+            using var alter = _connection.CreateCommand();
+            alter.CommandText = "ALTER TABLE mailbox_state ADD COLUMN generation INTEGER NOT NULL DEFAULT 0";
+            alter.ExecuteNonQuery();
+        }
     }
 
     /// <summary>The file.</summary>
@@ -53,7 +68,7 @@ public sealed class SqliteWatcherStateStore : IWatcherStateStore, IDisposable
         lock (_lock)
         {
             using var cmd = _connection.CreateCommand();
-            cmd.CommandText = "SELECT mailbox, uidvalidity, uidnext, messages, unseen, subscribed, highestmodseq FROM mailbox_state WHERE account = $a";
+            cmd.CommandText = "SELECT mailbox, uidvalidity, uidnext, messages, unseen, subscribed, highestmodseq, generation FROM mailbox_state WHERE account = $a";
             cmd.Parameters.AddWithValue("$a", account);
             using var r = cmd.ExecuteReader();
             while (r.Read())
@@ -66,7 +81,8 @@ public sealed class SqliteWatcherStateStore : IWatcherStateStore, IDisposable
                     (uint)r.GetInt64(3),
                     (uint)r.GetInt64(4),
                     r.GetInt64(5) != 0,
-                    r.IsDBNull(6) ? null : unchecked((ulong)r.GetInt64(6)));
+                    r.IsDBNull(6) ? null : unchecked((ulong)r.GetInt64(6)),
+                    unchecked((ulong)r.GetInt64(7)));
             }
         }
         return ValueTask.FromResult<IReadOnlyDictionary<string, MailboxSnapshot>>(result);
@@ -95,10 +111,10 @@ public sealed class SqliteWatcherStateStore : IWatcherStateStore, IDisposable
                 using var up = _connection.CreateCommand();
                 up.Transaction = tx;
                 up.CommandText = """
-                    INSERT INTO mailbox_state (account, mailbox, uidvalidity, uidnext, messages, unseen, subscribed, highestmodseq)
-                    VALUES ($a, $m, $v, $n, $c, $u, $s, $h)
+                    INSERT INTO mailbox_state (account, mailbox, uidvalidity, uidnext, messages, unseen, subscribed, highestmodseq, generation)
+                    VALUES ($a, $m, $v, $n, $c, $u, $s, $h, $g)
                     ON CONFLICT (account, mailbox) DO UPDATE SET uidvalidity = $v, uidnext = $n, messages = $c, unseen = $u,
-                        subscribed = $s, highestmodseq = $h
+                        subscribed = $s, highestmodseq = $h, generation = $g
                     """;
                 up.Parameters.AddWithValue("$a", account);
                 up.Parameters.AddWithValue("$m", s.Mailbox);
@@ -108,6 +124,7 @@ public sealed class SqliteWatcherStateStore : IWatcherStateStore, IDisposable
                 up.Parameters.AddWithValue("$u", (long)s.Unseen);
                 up.Parameters.AddWithValue("$s", s.Subscribed ? 1 : 0);
                 up.Parameters.AddWithValue("$h", s.HighestModSeq is { } h ? unchecked((long)h) : DBNull.Value);
+                up.Parameters.AddWithValue("$g", unchecked((long)s.Generation));
                 up.ExecuteNonQuery();
             }
             tx.Commit();

@@ -253,7 +253,7 @@ public sealed class AccountMailboxes
         _factory.Create(MailEventType.MailboxCreate, s.Mailbox, Delimiter, s.UidValidity, "create", Totals(s), spam: IsJunk(s.Mailbox));
 
     private MailEvent Renamed(string oldName, string newName, uint uidValidity) =>
-        _factory.Create(MailEventType.MailboxRename, newName, Delimiter, uidValidity, "rename:" + oldName, null) with
+        _factory.Create(MailEventType.MailboxRename, newName, Delimiter, uidValidity, "rename:" + oldName + ":" + _factory.GenerationKey(), null) with
         {
             OldMailbox = EventFactory.ToPath(oldName, Delimiter),
         };
@@ -263,7 +263,7 @@ public sealed class AccountMailboxes
 
     private MailEvent Subscription(MailboxSnapshot s, bool subscribed) =>
         _factory.Create(subscribed ? MailEventType.MailboxSubscribe : MailEventType.MailboxUnSubscribe, s.Mailbox, Delimiter,
-            s.UidValidity, "nonce:" + EventFactory.Nonce(), null);
+            s.UidValidity, _factory.GenerationKey(), null);
 
     public static MailboxTotals Totals(MailboxSnapshot s) => new(s.Messages, s.Unseen, s.UidNext, s.UidValidity);
 

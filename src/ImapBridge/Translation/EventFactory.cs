@@ -71,6 +71,28 @@ public sealed class EventFactory
             Service = "imap",
         };
 
-    /// <summary>A unique key for live changes that have no stable identity (no MODSEQ): never a duplicate.</summary>
-    public static string Nonce() => Guid.NewGuid().ToString("N");
+    /// <summary>
+    /// The account's delivery generation: how many batches of events the watcher delivered and
+    /// saved (persisted with the state, <see cref="State.MailboxSnapshot.Generation"/>). Events
+    /// computed from the same saved state, e.g. again after a crash before the save, are made in
+    /// the same generation; the next batch is in the next one.
+    /// </summary>
+    public ulong Generation { get; private set; }
+
+    private uint _inGeneration;
+
+    /// <summary>Starts <paramref name="generation"/>: after loading the state, and after each delivered batch.</summary>
+    public void StartGeneration(ulong generation)
+    {
+        Generation = generation;
+        _inGeneration = 0;
+    }
+
+    /// <summary>
+    /// An id key for a change that has no identity of its own (a flag change without MODSEQ, a
+    /// SUBSCRIBE, counts that moved): the generation and the key's position in it
+    /// (<c>gen:G.n</c>). Deterministic for the same saved state and the same server responses.
+    /// </summary>
+    public string GenerationKey() =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"gen:{Generation}.{_inGeneration++}");
 }

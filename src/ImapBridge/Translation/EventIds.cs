@@ -9,8 +9,10 @@ namespace Aggregators.ImapBridge.Translation;
 /// reconnect gets the same id, so the PNA's duplicate filter drops the repeat.
 /// The id is <c>ib1-</c> plus 32 hex digits of SHA-256 over (account, mailbox, uidvalidity, event type,
 /// key), where the key says what the event is about: the uidset for MessageNew/MessageExpunge by UID,
-/// the HIGHESTMODSEQ (RFC 7162) or else the totals for changes only seen as counts, the old name for a
-/// rename. Fixed length, printable ASCII, no spaces, whatever the mailbox name.
+/// the MODSEQ (RFC 7162) of a flag change, else the account's delivery generation
+/// (<see cref="EventFactory.GenerationKey"/>) with the flags, the count transition or the old name
+/// (docs/ingest.md "How the IMAP bridge makes its ids"). Fixed length, printable ASCII, no spaces,
+/// whatever the mailbox name.
 /// </summary>
 public static class EventIds
 {

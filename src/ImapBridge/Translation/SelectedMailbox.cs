@@ -184,7 +184,8 @@ public sealed class SelectedMailbox
         {
             var uids = group.Select(c => c.Uid).ToArray();
             var set = UidSets.Format(uids);
-            var key = (modKey ?? "nonce:" + EventFactory.Nonce()) + ":" + group.Key.Names + ":" + set;
+            // RFC 7162 MODSEQ identifies the change; without CONDSTORE the delivery generation does.
+            var key = (modKey ?? _factory.GenerationKey()) + ":" + group.Key.Names + ":" + set;
             var flagNames = group.Key.Type is MailEventType.FlagsSet or MailEventType.FlagsClear ? group.First().FlagNames : null;
             events.Add(_factory.Create(group.Key.Type, Name, Delimiter, UidValidity, key, totals, set, flagNames, group.Key.Spam || IsJunk));
         }

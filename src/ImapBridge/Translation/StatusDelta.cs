@@ -25,7 +25,9 @@ namespace Aggregators.ImapBridge.Translation;
 /// UIDVALIDITY changed (RFC 3501 §2.3.1.1: the old UIDs mean nothing any more): one MailboxCreate with
 /// the new totals and the vendor parameter <c>vnd.aggregators.uidvalidity-reset</c> holding the old
 /// UIDVALIDITY; nothing else. Every event carries the current totals. Ids are derived from the old and
-/// new state, so the same catch-up computed again after a crash has the same ids.
+/// new state and the delivery generation (<see cref="EventFactory.GenerationKey"/>), so the same
+/// catch-up computed again after a crash has the same ids, and the same counts moving the same way
+/// again later do not.
 /// </remarks>
 public static class StatusDelta
 {
@@ -48,8 +50,9 @@ public static class StatusDelta
             });
             return events;
         }
+        // The same counts can move the same way twice (read, unread, read): the generation tells them apart.
         var transition = string.Create(CultureInfo.InvariantCulture,
-            $"{old.Messages}/{old.Unseen}/{old.UidNext}>{now.Messages}/{now.Unseen}/{now.UidNext}/{now.HighestModSeq}");
+            $"{factory.GenerationKey()}:{old.Messages}/{old.Unseen}/{old.UidNext}>{now.Messages}/{now.Unseen}/{now.UidNext}/{now.HighestModSeq}");
         long arrived = now.UidNext > old.UidNext ? now.UidNext - old.UidNext : 0;
         long expunged = (long)old.Messages + arrived - now.Messages;
         if (expunged > 0)

@@ -139,9 +139,10 @@ public sealed partial class AccountWatcher
         var client = await _server.ConnectAsync(_account, ct).ConfigureAwait(false);
         await using var _ = client.ConfigureAwait(false);
         var notify = _server.Options.Mode == WatchMode.Auto && client.Supports("NOTIFY");
+        var discovery = ReadDiscovery(client);
         lock (_statusLock)
         {
-            _status = _status with { NotifyMode = notify };
+            _status = _status with { NotifyMode = notify, Discovery = discovery };
         }
         SetStatus(WatcherState.Resyncing, null);
         await ResyncAsync(client, ct).ConfigureAwait(false);
@@ -189,6 +190,8 @@ public sealed partial class AccountWatcher
     {
         var stored = await _store.LoadAsync(AccountId.Value, ct).ConfigureAwait(false);
         _saved = new Dictionary<string, MailboxSnapshot>(stored, StringComparer.Ordinal);
+        // Events computed from this saved state get this generation's ids, the same as before a crash.
+        _factory.StartGeneration(stored.Count == 0 ? 0 : stored.Values.Max(s => s.Generation));
         var mailboxes = new AccountMailboxes(_factory, _filter);
         _mailboxes = mailboxes;
         var list = await ListAsync(client, ct).ConfigureAwait(false);
@@ -258,7 +261,7 @@ public sealed partial class AccountWatcher
     private MailboxSnapshot Snapshot(SelectedMailbox s)
     {
         var subscribed = _mailboxes?.Known.TryGetValue(s.Name, out var k) == true && k.Subscribed;
-        return new MailboxSnapshot(s.Name, s.UidValidity, s.UidNext, (uint)s.Messages, (uint)s.Unseen, subscribed);
+        return new MailboxSnapshot(s.Name, s.UidValidity, s.UidNext, (uint)s.Messages, (uint)s.Unseen, subscribed, Generation: _factory.Generation);
     }
 
     private readonly List<MailEvent> _pending = [];
@@ -293,6 +296,9 @@ public sealed partial class AccountWatcher
             var idleStart = _time.GetUtcNow();
             var idle = await client.IdleAsync(ct).ConfigureAwait(false);
             var stopped = false;
+            // One timer per IDLE, not one per push: it is re-armed only after it fired (a deadline
+            // that moved later, e.g. the keepalive after traffic, costs one spurious wake-up).
+            CancellationTokenSource? timer = null;
             try
             {
                 while (true)
@@ -313,15 +319,21 @@ public sealed partial class AccountWatcher
                     {
                         break; // renew IDLE / keepalive / poll
                     }
-                    using var timer = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                    timer.CancelAfter(wait);
+                    if (timer is null)
+                    {
+                        timer = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                        timer.CancelAfter(wait);
+                    }
                     bool more;
                     try
                     {
-                        more = await reader.WaitToReadAsync(timer.Token).ConfigureAwait(false);
+                        // Responses already queued are taken without waiting (and without a timer).
+                        more = reader.TryPeek(out _) || await reader.WaitToReadAsync(timer.Token).ConfigureAwait(false);
                     }
                     catch (OperationCanceledException) when (!ct.IsCancellationRequested)
                     {
+                        timer.Dispose();
+                        timer = null;
                         continue; // a deadline: re-evaluate
                     }
                     if (!more)
@@ -352,6 +364,7 @@ public sealed partial class AccountWatcher
             }
             finally
             {
+                timer?.Dispose();
                 if (!stopped)
                 {
                     await idle.DisposeAsync().ConfigureAwait(false);
@@ -446,6 +459,8 @@ public sealed partial class AccountWatcher
                 _status = _status with { EventsDelivered = _status.EventsDelivered + events.Count };
             }
             LogDelivered(AccountId.Value, events.Count);
+            // Delivered: the next batch is a new generation, saved below with the INBOX row.
+            _factory.StartGeneration(_factory.Generation + 1);
         }
         var mailboxes = _mailboxes!;
         if (_selected is { } s)
@@ -466,6 +481,22 @@ public sealed partial class AccountWatcher
             await _store.SaveAsync(AccountId.Value, changed, removed, ct).ConfigureAwait(false);
             _saved = new Dictionary<string, MailboxSnapshot>(mailboxes.Known, StringComparer.Ordinal);
         }
+    }
+
+    /// <summary>The server's NOTIF= capabilities (docs/discovery.md), logged when they change; bad ones are logged and left out.</summary>
+    private IReadOnlyList<string> ReadDiscovery(ImapClient client)
+    {
+        var (found, errors) = Aggregators.EventModel.Discovery.NotifCapability.FromCapabilities(client.Capabilities);
+        foreach (var e in errors)
+        {
+            LogDiscoveryRefused(AccountId.Value, e);
+        }
+        var atoms = found.Select(f => f.ToString()).ToArray();
+        if (!atoms.SequenceEqual(Status.Discovery, StringComparer.Ordinal))
+        {
+            LogDiscovery(AccountId.Value, atoms.Length == 0 ? "none" : string.Join(' ', atoms));
+        }
+        return atoms;
     }
 
     private void SetStatus(WatcherState state, string? error)
@@ -492,4 +523,10 @@ public sealed partial class AccountWatcher
 
     [LoggerMessage(EventId = 5, Level = LogLevel.Debug, Message = "STATUS {Mailbox} refused: {Error}")]
     private partial void LogStatusRefused(string mailbox, string error);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "IMAP watcher {Account}: the server advertises its PNA as {Discovery}")]
+    private partial void LogDiscovery(string account, string discovery);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "IMAP watcher {Account}: ignoring a malformed discovery capability {Capability}")]
+    private partial void LogDiscoveryRefused(string account, string capability);
 }

@@ -31,6 +31,10 @@ public sealed partial class BridgeService : BackgroundService
         var watcherLogger = loggers.CreateLogger<AccountWatcher>();
         foreach (var server in _options.Servers)
         {
+            if (server.AllowInvalidCertificate && server.Security != Imap.ImapSecurity.None)
+            {
+                LogAnyCertificate(server.Name, server.Host);
+            }
             var endpoint = new ImapServerEndpoint(server, loggers.CreateLogger("Aggregators.ImapBridge.Imap." + server.Name));
             foreach (var account in server.AllAccounts())
             {
@@ -62,6 +66,9 @@ public sealed partial class BridgeService : BackgroundService
             await w.RunAsync(stoppingToken).ConfigureAwait(false);
         }, CancellationToken.None))).ConfigureAwait(false);
     }
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "IMAP server {Server} ({Host}): AllowInvalidCertificate is on, ANY certificate is accepted and passwords can be read by anyone on the path. For tests only: use TlsCaFile or TlsPinnedCertificate instead")]
+    private partial void LogAnyCertificate(string server, string host);
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "IMAP bridge: watching {Accounts} accounts on {Servers} servers")]
     private partial void LogStarting(int accounts, int servers);

@@ -14,11 +14,16 @@ namespace Aggregators.ImapBridge.Watching;
 public sealed class ImapServerEndpoint
 {
     private readonly ResiliencePipeline _breaker;
+    private readonly System.Net.Security.RemoteCertificateValidationCallback? _certificateValidation;
 
+    /// <exception cref="ArgumentException">The TLS trust settings are unusable (a bad pin, a CA file without certificates).</exception>
+    /// <exception cref="IOException">The CA file cannot be read.</exception>
     public ImapServerEndpoint(ImapServerOptions options, ILogger? protocolLogger = null)
     {
+        ArgumentNullException.ThrowIfNull(options);
         Options = options;
         ProtocolLogger = protocolLogger;
+        _certificateValidation = ImapTlsTrust.Create(options.TlsCaFile, options.TlsPinnedCertificate, options.AllowInvalidCertificate);
         _breaker = new ResiliencePipelineBuilder()
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
@@ -51,7 +56,7 @@ public sealed class ImapServerEndpoint
                 Port = o.Port,
                 Security = o.Security,
                 TlsTargetHost = o.TlsTargetHost,
-                CertificateValidation = o.AllowInvalidCertificate ? (_, _, _, _) => true : null,
+                CertificateValidation = self._certificateValidation,
                 CommandTimeout = o.CommandTimeout,
                 ConnectTimeout = o.CommandTimeout,
                 Logger = self.ProtocolLogger,

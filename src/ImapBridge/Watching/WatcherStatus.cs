@@ -22,4 +22,11 @@ public sealed record WatcherStatus(
     string? LastError,
     DateTimeOffset? LastErrorAt,
     DateTimeOffset? WatchingSince,
-    long EventsDelivered);
+    long EventsDelivered)
+{
+    /// <summary>
+    /// Where the server says its PNA takes subscriptions: the <c>NOTIF=</c> capabilities read after
+    /// login (docs/discovery.md), e.g. <c>NOTIF=xmpp:events.example.com</c>; empty when it advertises none.
+    /// </summary>
+    public IReadOnlyList<string> Discovery { get; init; } = [];
+}

@@ -38,6 +38,12 @@ public sealed class ImapAclOptions
     /// <summary>Certificate name to expect, when it differs from <see cref="Host"/>.</summary>
     public string? TlsTargetHost { get; set; }
 
+    /// <summary>PEM file of the CA(s) trusted for the server certificate instead of the system store (as the bridge's <c>TlsCaFile</c>).</summary>
+    public string? TlsCaFile { get; set; }
+
+    /// <summary>SHA-256 fingerprint of the one server certificate accepted (as the bridge's <c>TlsPinnedCertificate</c>).</summary>
+    public string? TlsPinnedCertificate { get; set; }
+
     /// <summary>
     /// The admin that may act as any user: a Dovecot master user, a Cyrus admin (<c>admins:</c>).
     /// It logs in with SASL PLAIN, authorization identity = the account's IMAP user (RFC 4616 §2).
@@ -96,6 +102,21 @@ public sealed class ImapAclOptions
         if (string.IsNullOrEmpty(RequiredRights) || !ImapRights.IsValid(RequiredRights))
         {
             errors.Add($"{SectionName}:RequiredRights '{RequiredRights}' is not a set of RFC 4314 rights (a-z, 0-9)");
+        }
+        if (TlsPinnedCertificate is { Length: > 0 } pin)
+        {
+            try
+            {
+                ImapTlsTrust.ParsePin(pin);
+            }
+            catch (ArgumentException e)
+            {
+                errors.Add($"{SectionName}:TlsPinnedCertificate: {e.Message}");
+            }
+        }
+        if (TlsCaFile is { Length: > 0 } ca && !File.Exists(ca))
+        {
+            errors.Add($"{SectionName}:TlsCaFile '{ca}' does not exist");
         }
         if (CacheSeconds is < 0 or > 3600)
         {

@@ -91,9 +91,11 @@ public sealed partial class ImapAclPolicy : IAuthorizationPolicy
             {
                 // No answer: deny this time (default deny) and ask again next time.
                 LogUnavailable(_logger, _options.Host, _options.Port, e.Message);
-                return AuthorizationDecision.Deny($"{where}: the IMAP server {_options.Host}:{_options.Port} could not be asked ({e.GetType().Name}: {e.Message})");
+                return AuthorizationDecision.Deny($"{where}: the IMAP server {_options.Host}:{_options.Port} could not be asked ({e.GetType().Name}: {e.Message})") with { Unavailable = true };
             }
         }
+        var validUntil = now + TimeSpan.FromSeconds(_options.CacheSeconds);
+        decision = decision with { ValidUntil = validUntil };
         if (_options.CacheSeconds > 0)
         {
             if (_cache.Count >= CacheSweepThreshold)
@@ -106,7 +108,7 @@ public sealed partial class ImapAclPolicy : IAuthorizationPolicy
                     }
                 }
             }
-            _cache[key] = new CachedDecision(decision, now + TimeSpan.FromSeconds(_options.CacheSeconds));
+            _cache[key] = new CachedDecision(decision, validUntil);
         }
         return decision;
     }
@@ -146,6 +148,6 @@ public sealed class EitherPolicy(IAuthorizationPolicy first, IAuthorizationPolic
             return a;
         }
         var b = await second.AuthorizeAsync(subscriber, account, mailbox, cancellationToken).ConfigureAwait(false);
-        return b.Allowed ? b : AuthorizationDecision.Deny($"neither allows: {a.Reason}; {b.Reason}");
+        return b.Allowed ? b : AuthorizationDecision.Deny($"neither allows: {a.Reason}; {b.Reason}") with { ValidUntil = b.ValidUntil, Unavailable = b.Unavailable };
     }
 }

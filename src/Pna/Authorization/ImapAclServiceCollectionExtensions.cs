@@ -38,6 +38,10 @@ public static class AuthorizationServiceCollectionExtensions
             sp.GetRequiredService<IImapAclSource>(),
             sp.GetService<TimeProvider>(),
             sp.GetService<ILogger<ImapAclPolicy>>()));
+        // Live subscriptions are authorized again when their cached answer expires, so a revoked
+        // ACL right ends them within Pna:Authorization:ImapAcl:CacheSeconds.
+        services.TryAddSingleton<AuthorizationRecheck>();
+        services.AddHostedService(sp => sp.GetRequiredService<AuthorizationRecheck>());
         if (kind == AuthorizationPolicyKind.ImapAcl)
         {
             services.TryAddSingleton<IAuthorizationPolicy>(sp => sp.GetRequiredService<ImapAclPolicy>());

@@ -27,6 +27,9 @@ public interface IImapAclSource
 /// </summary>
 public sealed class ImapServerAclSource(ImapAclOptions options) : IImapAclSource
 {
+    private readonly System.Net.Security.RemoteCertificateValidationCallback? _certificateValidation =
+        ImapTlsTrust.Create(options.TlsCaFile, options.TlsPinnedCertificate, allowInvalid: false);
+
     public async Task<IReadOnlyList<KeyValuePair<string, string>>> GetAclAsync(
         string owner, MailboxPath mailbox, CancellationToken cancellationToken)
     {
@@ -37,6 +40,7 @@ public sealed class ImapServerAclSource(ImapAclOptions options) : IImapAclSource
             Port = options.Port,
             Security = options.Security,
             TlsTargetHost = options.TlsTargetHost,
+            CertificateValidation = _certificateValidation,
             ConnectTimeout = TimeSpan.FromSeconds(options.TimeoutSeconds),
             CommandTimeout = TimeSpan.FromSeconds(options.TimeoutSeconds),
         };

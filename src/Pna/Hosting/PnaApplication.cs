@@ -5,6 +5,7 @@ using Aggregators.Pna.Dispatch;
 using Aggregators.Pna.Heartbeats;
 using Aggregators.Pna.Ingest;
 using Aggregators.Pna.Operations;
+using Aggregators.Pna.Operations.Status;
 using Aggregators.Pna.State;
 using Aggregators.Pna.Storage;
 using Aggregators.Pna.Subscriptions;
@@ -111,6 +112,8 @@ public static class PnaApplication
         services.AddXmppPubsub(configuration);
         // The IMAP bridge co-hosted in this process when "Bridge:Enabled" is true (off by default).
         services.AddCoHostedBridge(configuration);
+        // GET /status and /v1/status (docs/configuration.md "Status page").
+        services.AddPnaStatus();
         return services;
     }
 
@@ -122,13 +125,27 @@ public static class PnaApplication
             context.RequestServices.GetRequiredService<IngestEndpoint>().HandleAsync(context));
 
         app.MapGet("/healthz", () => Results.Text("ok\n"));
-        app.MapGet("/readyz", (PnaLifecycle lifecycle, EventIngest events) =>
-            lifecycle.Ready && events.Accepting
+        app.MapGet("/readyz", (PnaLifecycle lifecycle, EventIngest events, IEnumerable<IReadinessCheck> checks) =>
+        {
+            // 503 with one line per reason (a load balancer reads the status, an admin the body).
+            var reasons = new List<string>();
+            if (!lifecycle.Ready)
+            {
+                reasons.Add("pna: store or dispatcher not running");
+            }
+            if (!events.Accepting)
+            {
+                reasons.Add("ingest: not accepting events (shutting down)");
+            }
+            reasons.AddRange(checks.Select(c => c.NotReadyReason is { } r ? c.Name + ": " + r : null).OfType<string>());
+            return reasons.Count == 0
                 ? Results.Text("ready\n")
-                : Results.Text("not ready\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+                : Results.Text("not ready\n" + string.Concat(reasons.Select(r => r + "\n")), statusCode: StatusCodes.Status503ServiceUnavailable);
+        });
         app.MapGet("/metrics", (PrometheusExporter exporter) =>
             Results.Text(exporter.Scrape(), "text/plain; version=0.0.4; charset=utf-8"));
 
+        app.MapPnaStatus();
         var admin = app.MapGroup("/v1").AddEndpointFilter(AdminOnly);
         admin.MapGet("/accounts/{account}/mailboxes", (string account, MailboxStateStore state) =>
         {
@@ -180,7 +197,11 @@ public static class PnaApplication
         });
     }
 
-    /// <summary>Admin pages are read-only and open from loopback, or anywhere with the configured admin token.</summary>
+    /// <summary>
+    /// Admin pages are read-only and open from loopback, or anywhere with the configured admin token:
+    /// <c>Authorization: Bearer &lt;token&gt;</c>, or HTTP basic authentication with the token as the
+    /// password and any user name (RFC 7617), for browsers.
+    /// </summary>
     internal static async ValueTask<object?> AdminOnly(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var http = context.HttpContext;
@@ -191,6 +212,10 @@ public static class PnaApplication
         }
         var token = http.RequestServices.GetRequiredService<IOptions<PnaOptions>>().Value.Admin.Token;
         var given = IngestTokens.BearerToken(http.Request.Headers.Authorization);
+        if (given.IsEmpty)
+        {
+            given = BasicPassword(http.Request.Headers.Authorization);
+        }
         if (token.Length > 0 && !given.IsEmpty &&
             System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
                 System.Text.Encoding.UTF8.GetBytes(given.ToArray()), System.Text.Encoding.UTF8.GetBytes(token)))
@@ -199,5 +224,23 @@ public static class PnaApplication
         }
         http.Response.Headers.WWWAuthenticate = "Bearer realm=\"pna-admin\"";
         return Results.Json(new { error = "admin endpoints are open from loopback or with the admin token" }, statusCode: StatusCodes.Status401Unauthorized);
+    }
+
+    /// <summary>The password of <c>Authorization: Basic base64(user:password)</c> (RFC 7617 §2); empty when absent or malformed.</summary>
+    internal static ReadOnlySpan<char> BasicPassword(string? authorization)
+    {
+        const string scheme = "Basic ";
+        if (authorization is null || !authorization.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) || authorization.Length > 4096)
+        {
+            return default;
+        }
+        var bytes = new byte[authorization.Length];
+        if (!Convert.TryFromBase64String(authorization[scheme.Length..].Trim(), bytes, out var length))
+        {
+            return default;
+        }
+        var text = System.Text.Encoding.UTF8.GetString(bytes, 0, length);
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        return colon < 0 ? default : text.AsSpan(colon + 1);
     }
 }

@@ -386,6 +386,12 @@ public sealed class ComponentConnection : IAsyncDisposable
         return _writer.TryWrite(stanza.Element);
     }
 
+    /// <summary>
+    /// Queues a stanza the caller serialised itself (see <see cref="XmlStreamWriter.TryWriteSerialized"/>):
+    /// the caller vouches for what <see cref="Validate"/> checks (from= in the domain, a to=).
+    /// </summary>
+    public bool TrySendSerialized(ReadOnlySpan<byte> utf8Stanza) => _writer.TryWriteSerialized(utf8Stanza);
+
     private bool TrySendUnchecked(Stanza stanza)
     {
         try

@@ -124,6 +124,18 @@ public sealed class XmppComponent : IAsyncDisposable
         return connection is not null && connection.TrySend(stanza);
     }
 
+    /// <summary>
+    /// Sends a stanza serialised by the caller (UTF-8, unprefixed in <c>jabber:component:accept</c>,
+    /// well-formed, from= in the component's domain and a to=: not checked, the server closes the
+    /// stream otherwise) without waiting: false when not connected or the send queue is full. For
+    /// hot paths that build stanzas as bytes (the pubsub fan-out); the span may be reused at once.
+    /// </summary>
+    public bool TrySendSerialized(ReadOnlySpan<byte> utf8Stanza)
+    {
+        var connection = _current;
+        return connection is not null && connection.TrySendSerialized(utf8Stanza);
+    }
+
     private async Task RunAsync(CancellationToken stop)
     {
         var reason = "stopped";

@@ -122,13 +122,31 @@ public static class StanzaSerializer
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
+    /// <summary>
+    /// Writes <paramref name="value"/> escaped for an attribute value between single quotes (for
+    /// callers that build stanzas as bytes); throws <see cref="ArgumentException"/> for characters
+    /// XML 1.0 cannot carry.
+    /// </summary>
+    public static void WriteAttributeValue(IBufferWriter<byte> output, ReadOnlySpan<char> value)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        Escape(output, value, attribute: true);
+    }
+
+    /// <summary>Writes <paramref name="value"/> escaped as character data (see <see cref="WriteAttributeValue"/>).</summary>
+    public static void WriteText(IBufferWriter<byte> output, ReadOnlySpan<char> value)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        Escape(output, value, attribute: false);
+    }
+
     private static void Raw(IBufferWriter<byte> o, string ascii)
     {
         var span = o.GetSpan(Encoding.UTF8.GetMaxByteCount(ascii.Length));
         o.Advance(Encoding.UTF8.GetBytes(ascii, span));
     }
 
-    private static void Escape(IBufferWriter<byte> o, string s, bool attribute)
+    private static void Escape(IBufferWriter<byte> o, ReadOnlySpan<char> s, bool attribute)
     {
         var start = 0;
         for (var i = 0; i < s.Length; i++)
@@ -157,11 +175,11 @@ public static class StanzaSerializer
                     }
                     throw new ArgumentException($"character U+{(int)c:X4} cannot be carried by XML 1.0", nameof(s));
             }
-            Chars(o, s.AsSpan(start, i - start));
+            Chars(o, s.Slice(start, i - start));
             Raw(o, replacement);
             start = i + 1;
         }
-        Chars(o, s.AsSpan(start));
+        Chars(o, s[start..]);
     }
 
     private static void Chars(IBufferWriter<byte> o, ReadOnlySpan<char> chars)

@@ -76,10 +76,37 @@ public sealed class StatusDeltaTests
             var ((m1, u1, n1), (m2, u2, n2)) = t;
             var old = S((uint)m1, (uint)Math.Min(u1, m1), (uint)n1 + 1);
             var now = S((uint)m2, (uint)Math.Min(u2, m2), (uint)(n1 + 1 + n2));
-            var first = StatusDelta.Compute(Factory, old, now, '/', false).Select(e => e.Id).ToArray();
-            var again = StatusDelta.Compute(Factory, old, now, '/', false).Select(e => e.Id).ToArray();
+            // The same saved state (generation 5) read again after a crash: a fresh factory in that generation.
+            var first = StatusDelta.Compute(InGeneration(5), old, now, '/', false).Select(e => e.Id).ToArray();
+            var again = StatusDelta.Compute(InGeneration(5), old, now, '/', false).Select(e => e.Id).ToArray();
             return first.SequenceEqual(again) && first.Distinct().Count() == first.Length
                 && StatusDelta.Compute(Factory, old, now, '/', false).All(e => e.Totals == new MailboxTotals(now.Messages, now.Unseen, now.UidNext, 7));
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(300));
+    }
+
+    private static EventFactory InGeneration(ulong generation)
+    {
+        var f = new EventFactory(AccountId.Parse("juliet"));
+        f.StartGeneration(generation);
+        return f;
+    }
+
+    [Fact]
+    public void The_same_counts_moving_the_same_way_again_in_a_later_generation_get_new_ids()
+    {
+        // Read, unread, read: the first and the third MessageRead look alike in counts.
+        var factory = InGeneration(1);
+        var read1 = Assert.Single(StatusDelta.Compute(factory, S(3, 1, 10), S(3, 0, 10), '/', false));
+        factory.StartGeneration(2);
+        var unread = Assert.Single(StatusDelta.Compute(factory, S(3, 0, 10), S(3, 1, 10), '/', false));
+        factory.StartGeneration(3);
+        var read2 = Assert.Single(StatusDelta.Compute(factory, S(3, 1, 10), S(3, 0, 10), '/', false));
+        Assert.Equal(MailEventType.MessageRead, read2.Type);
+        Assert.Equal(MailEventType.FlagsClear, unread.Type);
+        Assert.NotEqual(read1.Id, read2.Id);
+        // New messages keep ids by UID, whatever the generation.
+        var new1 = Assert.Single(StatusDelta.Compute(InGeneration(1), S(3, 1, 10), S(4, 2, 11), '/', false));
+        var new2 = Assert.Single(StatusDelta.Compute(InGeneration(9), S(3, 1, 10), S(4, 2, 11), '/', false));
+        Assert.Equal(new1.Id, new2.Id);
     }
 }

@@ -11,6 +11,7 @@ namespace Aggregators.Integration.Tests.Imap;
 /// and <see cref="ImapAclPolicy"/>. Cyrus offers no NOTIFY: the bridge watches it with IDLE only.
 /// Each test uses fresh mail where it counts, so their order does not matter.
 /// </summary>
+[Collection(CyrusCollection.Name)]
 public sealed class CyrusImapTests(CyrusFixture fixture) : IClassFixture<CyrusFixture>
 {
     /// <summary>Cyrus pushes IDLE changes within 5-15 ms (testbed notes); generous but bounded.</summary>

@@ -13,6 +13,7 @@ namespace Aggregators.Integration.Tests.ImapBridge;
 /// idled within milliseconds) plus STATUS polling. Mail from Cyrus deliver and \Seen from another
 /// connection reach the sink with the right totals; the admin watches a user through SASL PLAIN authzid.
 /// </summary>
+[Collection(CyrusCollection.Name)]
 public sealed class CyrusWatcherTests(CyrusFixture fixture) : IClassFixture<CyrusFixture>
 {
     private CyrusServer Cyrus => fixture.Server;

@@ -23,7 +23,7 @@ public sealed class MailWatchOnceTests(ProsodyServer prosody) : IClassFixture<Pr
     public async Task Once_prints_the_counts_over_xmpp_and_sip_with_the_service_discovered_over_imap()
     {
         var sipPort = TestPorts.Next();
-        await using var dovecot = await DovecotServer.StartAsync(
+        await using var dovecot = await DovecotServer.StartAsync(extraConfig:
             $"imap_capability = +NOTIF=xmpp:events.example.com NOTIF=sip:127.0.0.1:{sipPort};transport=udp");
         var dir = RequiredPeer.TempDirectory("mailwatch-once");
         await using var pna = MailWatchPna.Create(dir, dovecot, prosody, sipPort);

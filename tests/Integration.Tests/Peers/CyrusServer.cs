@@ -13,8 +13,9 @@ namespace Aggregators.Integration.Tests.Peers;
 /// in apt, so imapd and idled come from the cyrus-imapd package extracted (dpkg-deb -x) by
 /// scripts/install-test-deps.sh into <see cref="ExtractedRoot"/>; the rest is from cyrus-common.
 /// SASL users in a sasldb (admin, juliet, romeo); admin creates user/juliet and user/juliet/Other.
-/// Cyrus logs only to syslog: when it fails, the master's output and the exit are all we have.
-/// Needs root (master switches to the cyrus user).
+/// Cyrus logs only to syslog(3): master runs in its own mount namespace whose /dev/log is a
+/// <see cref="SyslogSink"/> of this fixture, and its lines (<see cref="SyslogTail"/>) go into failure
+/// messages. Needs root (master switches to the cyrus user; unshare and mount).
 /// </summary>
 public sealed class CyrusServer : IAsyncDisposable
 {
@@ -28,6 +29,7 @@ public sealed class CyrusServer : IAsyncDisposable
     public static readonly (string User, string Password) Romeo = ("romeo", "romeo-pass");
 
     private PeerProcess? _process;
+    private SyslogSink? _syslog;
 
     private CyrusServer(string directory, int port, string bin)
     {
@@ -114,11 +116,18 @@ public sealed class CyrusServer : IAsyncDisposable
 
     private async Task StartProcessAsync()
     {
-        _process = PeerProcess.Start("cyrus", Master,
-            ["-C", ConfigPath, "-M", Path.Combine(Directory, "cyrus.conf"), "-p", Path.Combine(Directory, "master.pid")],
-            Path.Combine(Directory, "log", "master.log"));
+        _syslog ??= new SyslogSink(Path.Combine(Directory, "syslog.sock"));
+        var (fileName, args) = _syslog.StartCommand(Master,
+            ["-C", ConfigPath, "-M", Path.Combine(Directory, "cyrus.conf"), "-p", Path.Combine(Directory, "master.pid")], Directory);
+        _process = PeerProcess.Start("cyrus", fileName, args, Path.Combine(Directory, "log", "master.log"));
         await WaitForGreetingAsync(TimeSpan.FromSeconds(20)).ConfigureAwait(false);
     }
+
+    /// <summary>The last lines Cyrus wrote to syslog (put them in a failing test's message).</summary>
+    public string SyslogTail(int lines = 60) => _syslog?.Tail(lines) ?? "(no syslog sink)";
+
+    /// <summary>Syslog lines received so far.</summary>
+    public int SyslogLines => _syslog?.Count ?? 0;
 
     private async Task CreateMailboxesAsync()
     {
@@ -135,7 +144,7 @@ public sealed class CyrusServer : IAsyncDisposable
     {
         if (_process is null || _process.HasExited)
         {
-            throw new InvalidOperationException($"cyrus master (fixture in {Directory}) is no longer running. Output:\n{_process?.Tail()}");
+            throw new InvalidOperationException($"cyrus master (fixture in {Directory}) is no longer running. Output:\n{_process?.Tail()}\nSyslog:\n{SyslogTail()}");
         }
         return ImapClient.ConnectAsync(ClientOptions);
     }
@@ -156,13 +165,13 @@ public sealed class CyrusServer : IAsyncDisposable
         var (code, output) = await PeerCommand.RunAsync(Deliver, args, message).ConfigureAwait(false);
         if (code != 0)
         {
-            throw new InvalidOperationException($"deliver {string.Join(' ', args)} exited with {code}: {output}");
+            throw new InvalidOperationException($"deliver {string.Join(' ', args)} exited with {code}: {output}\nSyslog:\n{SyslogTail()}");
         }
     }
 
     private Task WaitForGreetingAsync(TimeSpan timeout) =>
         ImapGreeting.WaitAsync(_process!, Port, ServerName, timeout, "cyrus master",
-            () => $"(Cyrus logs only to syslog.) Output:\n{_process?.Tail()}");
+            () => $"Output:\n{_process?.Tail()}\nSyslog:\n{SyslogTail()}");
 
     public async ValueTask DisposeAsync()
     {
@@ -173,6 +182,7 @@ public sealed class CyrusServer : IAsyncDisposable
             await _process.DisposeAsync().ConfigureAwait(false);
             _process = null;
         }
+        _syslog?.Dispose();
         try
         {
             System.IO.Directory.Delete(Directory, recursive: true);
@@ -187,6 +197,16 @@ public sealed class CyrusServer : IAsyncDisposable
 }
 
 /// <summary>xunit class fixture: one Cyrus per test class.</summary>
+/// <summary>
+/// Cyrus test classes run one after another: several Cyrus masters started at once on this
+/// machine made a watcher's connections close without BYE (session 2), so they share a collection.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class CyrusCollection
+{
+    public const string Name = "Cyrus";
+}
+
 public sealed class CyrusFixture : IAsyncLifetime
 {
     public CyrusServer Server { get; private set; } = null!;

@@ -28,14 +28,22 @@ public sealed class DovecotServer : IAsyncDisposable
     private PeerProcess? _process;
     private int _users;
 
-    private DovecotServer(string directory, int port)
+    private DovecotServer(string directory, int port, TestCertificates? certificates)
     {
         Directory = directory;
         Port = port;
+        Certificates = certificates;
+        TlsPort = certificates is null ? 0 : TestPorts.Next();
     }
 
     public string Directory { get; }
     public int Port { get; }
+
+    /// <summary>With ssl: the implicit-TLS (993-style) listener; Port then offers STARTTLS too.</summary>
+    public int TlsPort { get; }
+
+    /// <summary>With ssl: the throwaway CA and the server certificate Dovecot presents (CN and SAN localhost, 127.0.0.1).</summary>
+    public TestCertificates? Certificates { get; }
 
     /// <summary>This instance's greeting text (login_greeting), unique per fixture.</summary>
     public string Greeting { get; } = $"Dovecot-test-{Guid.NewGuid():N} ready.";
@@ -50,8 +58,11 @@ public sealed class DovecotServer : IAsyncDisposable
         CommandTimeout = TimeSpan.FromSeconds(20),
     };
 
-    /// <summary>Starts a Dovecot; <paramref name="extraConfig"/> is appended to the fixture's dovecot.conf (e.g. an imap_capability line).</summary>
-    public static async Task<DovecotServer> StartAsync(string? extraConfig = null)
+    /// <summary>
+    /// Starts Dovecot; with <paramref name="ssl"/> it gets a throwaway certificate, STARTTLS on <see cref="Port"/> and implicit TLS on <see cref="TlsPort"/>;
+    /// <paramref name="extraConfig"/> is appended to the fixture's dovecot.conf (e.g. an imap_capability line).
+    /// </summary>
+    public static async Task<DovecotServer> StartAsync(bool ssl = false, string? extraConfig = null)
     {
         RequiredPeer.Executable(Dovecot, "dovecot-imapd");
         RequiredPeer.Executable(Doveadm, "dovecot-core");
@@ -62,7 +73,7 @@ public sealed class DovecotServer : IAsyncDisposable
                 "the Dovecot fixture runs Dovecot as root (its mail processes switch to uid 65534); run the integration tests as root");
         }
         var dir = RequiredPeer.TempDirectory("dovecot");
-        var server = new DovecotServer(dir, TestPorts.Next());
+        var server = new DovecotServer(dir, TestPorts.Next(), ssl ? TestCertificates.Create(Path.Combine(dir, "tls")) : null);
         server.WriteConfig(extraConfig);
         await server.StartProcessAsync().ConfigureAwait(false);
         return server;
@@ -77,10 +88,19 @@ public sealed class DovecotServer : IAsyncDisposable
         // Mail processes run as uid 65534 and create each user's home under mail/.
         File.SetUnixFileMode(Path.Combine(Directory, "mail"), (UnixFileMode)0x1FF);
         var template = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Peers", "Configs", "dovecot", "dovecot.conf"));
-        File.WriteAllText(ConfigPath, template
+        var config = template
             .Replace("{{DIR}}", Directory, StringComparison.Ordinal)
             .Replace("{{PORT}}", Port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
-            .Replace("{{GREETING}}", Greeting, StringComparison.Ordinal) + (extraConfig is null ? "" : "\n" + extraConfig + "\n"));
+            .Replace("{{GREETING}}", Greeting, StringComparison.Ordinal);
+        if (Certificates is { } c)
+        {
+            // ssl = yes (not required): STARTTLS offered on the plain listener, plus an imaps listener.
+            config = config
+                .Replace("ssl = no", $"ssl = yes\nssl_cert = <{c.CertificateFile}\nssl_key = <{c.KeyFile}", StringComparison.Ordinal)
+                .Replace("  inet_listener imaps {\n    port = 0\n  }",
+                    $"  inet_listener imaps {{\n    address = 127.0.0.1\n    port = {TlsPort.ToString(CultureInfo.InvariantCulture)}\n    ssl = yes\n  }}", StringComparison.Ordinal);
+        }
+        File.WriteAllText(ConfigPath, config + (extraConfig is null ? "" : "\n" + extraConfig + "\n"));
         // passwd-file: user:{PLAIN}password:uid:gid:gecos:home:shell:extra (per-user settings last).
         File.WriteAllText(Path.Combine(Directory, "users"),
             $"{Juliet.User}:{{PLAIN}}{Juliet.Password}::::::\n" +
@@ -214,6 +234,16 @@ public sealed class DovecotServer : IAsyncDisposable
         {
         }
     }
+}
+
+/// <summary>xunit class fixture: one Dovecot with TLS (throwaway certificate) per test class.</summary>
+public sealed class DovecotTlsFixture : IAsyncLifetime
+{
+    public DovecotServer Server { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Server = await DovecotServer.StartAsync(ssl: true);
+
+    public async Task DisposeAsync() => await Server.DisposeAsync();
 }
 
 /// <summary>xunit class fixture: one Dovecot per test class.</summary>

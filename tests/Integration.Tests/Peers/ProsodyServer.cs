@@ -51,13 +51,25 @@ public sealed class ProsodyServer : IAsyncLifetime
         await StartAsync();
     }
 
-    private async Task RegisterAsync(string user, string host, string password)
+    /// <summary>Creates an account with prosodyctl (works while Prosody runs).</summary>
+    public async Task RegisterAsync(string user, string host, string password)
     {
         var (code, output) = await PeerCommand.RunAsync(
             Prosodyctl, ["--config", ConfigPath, "register", user, host, password], null, TimeSpan.FromSeconds(30));
         if (code != 0)
         {
             throw new InvalidOperationException($"prosodyctl register {user} {host} failed ({code}): {output}");
+        }
+    }
+
+    /// <summary>Deletes an account with <c>prosodyctl deluser</c> (works while Prosody runs; its sessions are not kicked).</summary>
+    public async Task DeleteUserAsync(string jid)
+    {
+        var (code, output) = await PeerCommand.RunAsync(
+            Prosodyctl, ["--config", ConfigPath, "deluser", jid], null, TimeSpan.FromSeconds(30));
+        if (code != 0)
+        {
+            throw new InvalidOperationException($"prosodyctl deluser {jid} failed ({code}): {output}");
         }
     }
 

@@ -23,7 +23,9 @@ public sealed class PnaXmppHost : IAsyncDisposable
 
     public XmppPubsubTransport Transport => App.Services.GetRequiredService<XmppPubsubTransport>();
 
-    public static async Task<PnaXmppHost> StartAsync(string dataDirectory, int componentPort, string secret, string domain = "events.example.com")
+    /// <param name="extra">More settings (or overrides), e.g. another grant or Pna:Xmpp:NotificationType.</param>
+    public static async Task<PnaXmppHost> StartAsync(string dataDirectory, int componentPort, string secret, string domain = "events.example.com",
+        IReadOnlyDictionary<string, string>? extra = null)
     {
         var settings = new Dictionary<string, string>
         {
@@ -44,6 +46,10 @@ public sealed class PnaXmppHost : IAsyncDisposable
             ["Pna:Xmpp:MaxReconnectDelay"] = "00:00:02",
             ["Logging:LogLevel:Default"] = "Warning",
         };
+        foreach (var (key, value) in extra ?? new Dictionary<string, string>())
+        {
+            settings[key] = value;
+        }
         var app = PnaApplication.Build([.. settings.Select(p => $"--{p.Key}={p.Value}")]);
         await app.StartAsync();
         var host = new PnaXmppHost(app);

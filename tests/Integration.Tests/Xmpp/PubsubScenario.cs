@@ -91,8 +91,8 @@ internal static class PubsubScenario
         Assert.Equal("forbidden", (string?)denied["condition"]);
     }
 
-    /// <summary>An event below Work arrives with its totals; one in INBOX (outside the subscription) does not.</summary>
-    public static async Task DeliversAsync(PnaXmppHost pna, SlixmppClient romeo, uint messages)
+    /// <summary>An event below Work arrives with its totals; one in INBOX (outside the subscription) does not. Returns its seq.</summary>
+    public static async Task<long> DeliversAsync(PnaXmppHost pna, SlixmppClient romeo, uint messages)
     {
         await pna.MessageNewAsync("juliet@example.com", "INBOX", 50, 50, 51);
         await pna.MessageNewAsync("juliet@example.com", "Work/Projects", messages, 1, messages + 1);
@@ -101,6 +101,7 @@ internal static class PubsubScenario
         Assert.Equal(XmppPayloadKind.Event, payload.Kind);
         Assert.Equal(MailEventType.MessageNew, payload.EventType);
         Assert.Equal(new MailboxTotals(messages, 1, messages + 1, 1), payload.Totals);
+        return payload.Sequence;
     }
 
     public static async Task SeedAsync(PnaXmppHost pna)

@@ -50,6 +50,10 @@ public sealed class AdminAccessTests
         Assert.False(await Allowed("192.0.2.10", "Bearer wrong-token-0123456789"));
         Assert.False(await Allowed("192.0.2.10", "Basic " + AdminToken));
         Assert.True(await Allowed("192.0.2.10", "Bearer " + AdminToken));
+        // Browsers (the /status page): basic authentication with the token as password, any user name.
+        Assert.True(await Allowed("192.0.2.10", "Basic " + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("admin:" + AdminToken))));
+        Assert.False(await Allowed("192.0.2.10", "Basic " + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("admin:wrong-token-0123456789"))));
+        Assert.False(await Allowed("192.0.2.10", "Basic " + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(AdminToken))));
         // No admin token configured: loopback only.
         Assert.False(await Allowed("192.0.2.10", "Bearer ", configuredToken: ""));
     }

@@ -141,6 +141,84 @@ public sealed class XmppPubsubTests : IAsyncLifetime
         AssertError(await RequestAsync(IqType.Get, Juliet, new XElement(XName.Get("query", XmppNamespaces.DiscoInfo), new XAttribute("node", "mail_events/Nope"))), "item-not-found");
     }
 
+    private static readonly XNamespace Rsm = "http://jabber.org/protocol/rsm";
+
+    private static XElement DiscoItems(string? node, params XElement[] set)
+    {
+        var query = new XElement(XName.Get("query", XmppNamespaces.DiscoItems), set.Length == 0 ? null : new XElement(Rsm + "set", set));
+        if (node is not null)
+        {
+            query.Add(new XAttribute("node", node));
+        }
+        return query;
+    }
+
+    private static List<string?> Listed(Iq reply, string attribute) =>
+        [.. reply.Payload!.Elements(XName.Get("item", XmppNamespaces.DiscoItems)).Select(i => (string?)i.Attribute(attribute))];
+
+    [Fact]
+    public async Task Disco_items_pages_accounts_and_nodes_with_result_set_management()
+    {
+        await PostAsync([.. Enumerable.Range(0, 24).Select(i => Events.MessageNew($"a{i:00}@example.com", "INBOX", 1, 1, 2))]);
+        await PostAsync([.. Enumerable.Range(0, 12).Select(i => Events.MessageNew("juliet@example.com", $"Box{i:00}", 1, 1, 2))]);
+        var service = Jid.Parse("events.example.com");
+        List<string?> expected = [.. Enumerable.Range(0, 24).Select(i => $"a{i:00}@events.example.com"), "juliet@events.example.com"];
+
+        // No request and all fits: the plain list, as before (no <set/>).
+        var all = await RequestAsync(IqType.Get, service, DiscoItems(null));
+        Assert.Equal(expected, Listed(all, "jid"));
+        Assert.Null(all.Payload!.Element(Rsm + "set"));
+
+        // Pages of 10 walked with <after/>.
+        var seen = new List<string?>();
+        string? after = null;
+        for (var pageNo = 0; pageNo < 3; pageNo++)
+        {
+            var reply = await RequestAsync(IqType.Get, service, DiscoItems(null, [new XElement(Rsm + "max", "10"), .. after is null ? Array.Empty<XElement>() : [new XElement(Rsm + "after", after)]]));
+            var set = reply.Payload!.Element(Rsm + "set")!;
+            Assert.Equal("25", set.Element(Rsm + "count")!.Value);
+            Assert.Equal((pageNo * 10).ToString(System.Globalization.CultureInfo.InvariantCulture), (string?)set.Element(Rsm + "first")!.Attribute("index"));
+            seen.AddRange(Listed(reply, "jid"));
+            after = set.Element(Rsm + "last")!.Value;
+        }
+        Assert.Equal(expected, seen);
+
+        // The last page (<before/>), the count alone (max 0), and an unknown item.
+        var last = await RequestAsync(IqType.Get, service, DiscoItems(null, new XElement(Rsm + "max", "2"), new XElement(Rsm + "before")));
+        Assert.Equal(["a23@events.example.com", "juliet@events.example.com"], Listed(last, "jid"));
+        var count = await RequestAsync(IqType.Get, service, DiscoItems(null, new XElement(Rsm + "max", "0")));
+        Assert.Empty(Listed(count, "jid"));
+        Assert.Equal("25", count.Payload!.Element(Rsm + "set")!.Element(Rsm + "count")!.Value);
+        AssertError(await RequestAsync(IqType.Get, service, DiscoItems(null, new XElement(Rsm + "after", "nobody@events.example.com"))), "item-not-found");
+        AssertError(await RequestAsync(IqType.Get, service, DiscoItems(null, new XElement(Rsm + "max", "-3"))), "bad-request");
+
+        // A node's children page the same way, by node name.
+        var nodes = await RequestAsync(IqType.Get, Juliet, DiscoItems("mail_events", new XElement(Rsm + "max", "5"), new XElement(Rsm + "after", "mail_events/Box04")));
+        Assert.Equal(["mail_events/Box05", "mail_events/Box06", "mail_events/Box07", "mail_events/Box08", "mail_events/Box09"], Listed(nodes, "node"));
+        Assert.Equal("14", nodes.Payload!.Element(Rsm + "set")!.Element(Rsm + "count")!.Value); // Box00-11, INBOX, Work
+
+        var info = await RequestAsync(IqType.Get, service, new XElement(XName.Get("query", XmppNamespaces.DiscoInfo)));
+        Assert.Contains(info.Payload!.Elements(), f => (string?)f.Attribute("var") == "http://jabber.org/protocol/rsm");
+    }
+
+    [Fact]
+    public async Task An_account_whose_local_part_a_jid_cannot_carry_is_escaped_per_xep0106()
+    {
+        await PostAsync(Events.MessageNew("o'brien@example.com", "INBOX", 2, 1, 3));
+        var accounts = await RequestAsync(IqType.Get, Jid.Parse("events.example.com"), DiscoItems(null));
+        Assert.Contains(@"o\27brien@events.example.com", Listed(accounts, "jid"));
+        Assert.Contains("o'brien@example.com", Listed(accounts, "name"));
+
+        var obrien = Jid.Parse(@"o\27brien@events.example.com");
+        var root = await RequestAsync(IqType.Get, obrien, DiscoItems(null));
+        Assert.Equal(["mail_events"], Listed(root, "node"));
+        Assert.Equal(IqType.Result, (await RequestAsync(IqType.Set, obrien, Subscribe("mail_events/INBOX", "romeo@example.net"))).Type);
+        var initial = Assert.Single(await WaitForPayloadsAsync(1));
+        Assert.Equal("o'brien@example.com", initial.Account.Value);
+        Assert.Equal(new MailboxTotals(2, 1, 3, 7), initial.Totals);
+        Assert.Equal(obrien, _sink.Notifications[0].From);
+    }
+
     [Fact]
     public async Task Subscribe_answers_first_then_sends_current_totals_then_events_with_sequence()
     {
@@ -249,6 +327,55 @@ public sealed class XmppPubsubTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Sequence_numbers_never_go_back_across_pna_restarts()
+    {
+        Assert.Equal(IqType.Result, (await RequestAsync(IqType.Set, Juliet, Subscribe("mail_events/INBOX", "romeo@example.net"))).Type);
+        await PostAsync(Events.MessageNew("juliet@example.com", "INBOX", 4, 2, 5), Events.MessageNew("juliet@example.com", "INBOX", 5, 3, 6));
+        var before = await WaitForPayloadsAsync(3); // initial, 2 events
+        Assert.Equal([1L, 2L, 3L], before.Select(p => p.Sequence));
+        var seen = before.Max(p => p.Sequence);
+        for (var restart = 0; restart < 2; restart++)
+        {
+            await _host.DisposeAsync();
+            _sink.Clear();
+            _host = await StartHostAsync();
+            await PostAsync(Events.MessageNew("juliet@example.com", "INBOX", 6, 4, 7), Events.MessageNew("juliet@example.com", "INBOX", 7, 5, 8));
+            var after = await WaitForPayloadsAsync(2);
+            Assert.True(after[0].Sequence > seen, $"seq {after[0].Sequence} after a restart is not above {seen}");
+            Assert.Equal(after[0].Sequence + 1, after[1].Sequence);
+            // The item id and message id carry the same number.
+            Assert.EndsWith("-" + after[1].Sequence, _sink.Notifications[1].Id, StringComparison.Ordinal);
+            seen = after[1].Sequence;
+        }
+    }
+
+    [Fact]
+    public void A_sequence_window_reserves_ahead_and_resumes_above_the_reservation()
+    {
+        var fresh = SequenceWindow.Resume(0);
+        Assert.Equal(1, fresh.Next(1, out var reserve));
+        Assert.Equal(SequenceWindow.BlockSize, reserve);
+        fresh.Commit(reserve!.Value);
+        Assert.Equal(SequenceWindow.BlockSize, fresh.Next(SequenceWindow.BlockSize, out reserve));
+        Assert.Null(reserve);
+        Assert.Equal(SequenceWindow.BlockSize + 1, fresh.Next(SequenceWindow.BlockSize + 1, out reserve));
+        Assert.Equal(2 * SequenceWindow.BlockSize, reserve);
+
+        // After a restart numbering resumes above whatever the last reservation allowed.
+        var resumed = SequenceWindow.Resume(2 * SequenceWindow.BlockSize);
+        Assert.Equal(2 * SequenceWindow.BlockSize + 1, resumed.Next(1, out reserve));
+        Assert.Equal(3 * SequenceWindow.BlockSize, reserve);
+
+        var target = new XmppSubscriptionTarget(Romeo, Juliet, "mail_events");
+        Assert.Equal(0, XmppSubscriptionTarget.ReservedSequenceOf(target.ToState()));
+        Assert.Equal(4242, XmppSubscriptionTarget.ReservedSequenceOf(target.ToState(4242)));
+        Assert.True(XmppSubscriptionTarget.TryFromState(target.ToState(4242), out var back));
+        Assert.Equal(target, back);
+        Assert.Equal(0, XmppSubscriptionTarget.ReservedSequenceOf("{\"seq\":\"x\"}"));
+        Assert.Equal(0, XmppSubscriptionTarget.ReservedSequenceOf("not json"));
+    }
+
+    [Fact]
     public async Task The_node_tree_follows_mailbox_create_rename_and_delete()
     {
         async Task<List<string>> TopNodes()
@@ -318,6 +445,17 @@ public sealed class XmppPubsubTests : IAsyncLifetime
         {
             TrySend(stanza);
             return ValueTask.CompletedTask;
+        }
+
+        /// <summary>Parses the bytes as the server would (in the component namespace): they must be one well-formed stanza.</summary>
+        public bool TrySendSerialized(ReadOnlySpan<byte> utf8Stanza) => TrySend(ParseSerialized(utf8Stanza));
+
+        public static Stanza ParseSerialized(ReadOnlySpan<byte> utf8Stanza)
+        {
+            var wrapped = XElement.Parse("<stream xmlns='jabber:component:accept'>" + System.Text.Encoding.UTF8.GetString(utf8Stanza) + "</stream>");
+            var stanza = wrapped.Elements().Single();
+            stanza.Remove();
+            return Stanza.FromElement(stanza);
         }
     }
 }

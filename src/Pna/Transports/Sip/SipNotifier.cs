@@ -524,7 +524,10 @@ public sealed partial class SipNotifier : INotificationTransport
         {
             if (dialog.Ended || dialog.TerminateReason is not null)
             {
-                dialog.Latest = notification; // the final NOTIFY (queued) will carry it
+                if (dialog.TerminateReason != RejectedReason)
+                {
+                    dialog.Latest = notification; // the final NOTIFY (queued) will carry it; not after a revocation
+                }
                 return;
             }
             dialog.Latest = notification;

@@ -37,6 +37,18 @@ public sealed class XmppPubsubOptions
 
     /// <summary>Stanzas queued towards the server before notifications are dropped (and counted).</summary>
     public int SendQueueCapacity { get; set; } = 65536;
+
+    /// <summary>
+    /// The &lt;message&gt; type of notifications (XEP-0060's node configuration field
+    /// <c>pubsub#notification_type</c>; nodes here are not configurable, so the service chooses): <c>headline</c> (default;
+    /// never stored offline, and dropped silently by Prosody for a subscriber who is offline or
+    /// gone) or <c>normal</c> (RFC 6121 §8.5.2: bounced with service-unavailable for an account that
+    /// does not exist, or that is offline on a server without offline storage, which ends the
+    /// subscription; stored offline otherwise). See docs/xmpp.md, "Bounces".
+    /// </summary>
+    public string NotificationType { get; set; } = "headline";
+
+    internal bool NormalNotifications => string.Equals(NotificationType, "normal", StringComparison.Ordinal);
 }
 
 internal sealed class XmppPubsubOptionsValidator : IValidateOptions<XmppPubsubOptions>
@@ -75,6 +87,10 @@ internal sealed class XmppPubsubOptionsValidator : IValidateOptions<XmppPubsubOp
         if (options.SendQueueCapacity is < 16 or > 1_048_576)
         {
             errors.Add($"Pna:Xmpp:SendQueueCapacity must be between 16 and 1048576 (was {options.SendQueueCapacity}).");
+        }
+        if (options.NotificationType is not ("headline" or "normal"))
+        {
+            errors.Add($"Pna:Xmpp:NotificationType must be headline or normal (was '{options.NotificationType}').");
         }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

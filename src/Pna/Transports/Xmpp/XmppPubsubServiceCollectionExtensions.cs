@@ -1,3 +1,4 @@
+using Aggregators.Pna.Hosting;
 using Aggregators.Pna.Subscriptions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -25,6 +26,8 @@ public static class XmppPubsubServiceCollectionExtensions
         services.AddSingleton<XmppPubsubTransport>();
         services.AddSingleton<INotificationTransport>(sp => sp.GetRequiredService<XmppPubsubTransport>());
         services.AddHostedService(sp => sp.GetRequiredService<XmppPubsubTransport>());
+        // /readyz says not ready while the component is not connected to its server.
+        services.AddSingleton<IReadinessCheck>(sp => sp.GetRequiredService<XmppPubsubTransport>());
         return services;
     }
 }

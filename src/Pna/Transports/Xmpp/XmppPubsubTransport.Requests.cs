@@ -15,8 +15,11 @@ public sealed partial class XmppPubsubTransport
     private static readonly XNamespace Info = XmppNamespaces.DiscoInfo;
     private static readonly XNamespace Items = XmppNamespaces.DiscoItems;
 
-    /// <summary>At most this many accounts in a disco#items answer of the service.</summary>
-    private const int MaxDiscoItems = 1000;
+    /// <summary>
+    /// At most this many items in a disco#items answer (XEP-0059 page size without, or above, the
+    /// requester's max; a longer list is answered with its first page and an RSM &lt;set/&gt;).
+    /// </summary>
+    internal const int MaxDiscoItems = 1000;
 
     /// <summary>Pubsub features this service offers (XEP-0060 §10).</summary>
     private static readonly string[] PubsubFeatures =
@@ -41,7 +44,7 @@ public sealed partial class XmppPubsubTransport
                 }
                 var held = Interlocked.Exchange(ref _heldInitial, null);
                 await ReplyAsync(reply, cancellationToken).ConfigureAwait(false);
-                if (held is not null && Sink?.TrySend(held) != true)
+                if (held is not null && Sink?.TrySendSerialized(held) != true)
                 {
                     _dropped.Add(1);
                 }
@@ -105,8 +108,9 @@ public sealed partial class XmppPubsubTransport
     internal bool TryAccountOf(Jid jid, out AccountId account)
     {
         account = default;
+        // XEP-0106: a local part a JID cannot carry (o'brien) is escaped in the account's JID (o\27brien).
         return jid.Local is not null && jid.Domain == Domain.Domain
-            && AccountId.TryParse(jid.Local + "@" + _options.MailDomain, out account, out _);
+            && AccountId.TryParse(JidEscaping.Unescape(jid.Local) + "@" + _options.MailDomain, out account, out _);
     }
 
     /// <summary>The account's JID in the component domain, or null when its local part cannot be one.</summary>
@@ -118,7 +122,7 @@ public sealed partial class XmppPubsubTransport
         }
         try
         {
-            return Jid.Create(account.LocalPart, Domain.Domain);
+            return Jid.Create(JidEscaping.Escape(account.LocalPart), Domain.Domain);
         }
         catch (JidFormatException)
         {
@@ -187,6 +191,7 @@ public sealed partial class XmppPubsubTransport
         query.Add(new XElement(Info + "feature", new XAttribute("var", XmppNamespaces.DiscoInfo)));
         query.Add(new XElement(Info + "feature", new XAttribute("var", XmppNamespaces.DiscoItems)));
         query.Add(new XElement(Info + "feature", new XAttribute("var", PubsubNamespaces.Pubsub)));
+        query.Add(new XElement(Info + "feature", new XAttribute("var", ResultSetRequest.Namespace))); // XEP-0059 on disco#items
         foreach (var f in PubsubFeatures)
         {
             query.Add(new XElement(Info + "feature", new XAttribute("var", PubsubNamespaces.Pubsub + "#" + f)));
@@ -198,32 +203,26 @@ public sealed partial class XmppPubsubTransport
     private async ValueTask<Iq> DiscoItemsAsync(Iq iq, XElement query, AccountId? account, string requester, CancellationToken ct)
     {
         var node = (string?)query.Attribute("node");
-        var result = new XElement(Items + "query");
-        if (node is not null)
+        if (!ResultSetRequest.TryRead(query, out var rsm, out var rsmError))
         {
-            result.Add(new XAttribute("node", node));
+            return iq.CreateError(StanzaError.Of(StanzaErrorCondition.BadRequest, rsmError));
         }
+        var items = new List<(string Uid, XElement Item)>();
         if (account is not { } a)
         {
             if (node is not null)
             {
                 return iq.CreateError(StanzaError.Of(StanzaErrorCondition.ItemNotFound));
             }
-            var listed = 0;
             foreach (var candidate in _state.GetAccounts())
             {
-                if (listed >= MaxDiscoItems)
-                {
-                    break; // bounded answer (XEP-0059 result set management is not offered)
-                }
                 if (JidOf(candidate) is { } jid
                     && await VisibleAsync(requester, candidate, MailboxPath.Root, KnownMailboxes(candidate), ct).ConfigureAwait(false))
                 {
-                    result.Add(new XElement(Items + "item", new XAttribute("jid", jid.ToString()), new XAttribute("name", candidate.Value)));
-                    listed++;
+                    items.Add((jid.ToString(), new XElement(Items + "item", new XAttribute("jid", jid.ToString()), new XAttribute("name", candidate.Value))));
                 }
             }
-            return iq.CreateResult(result);
+            return DiscoItemsPage(iq, node, rsm, items);
         }
         var known = KnownMailboxes(a);
         var service = iq.To!;
@@ -231,10 +230,10 @@ public sealed partial class XmppPubsubTransport
         {
             if (known.Count > 0 && await VisibleAsync(requester, a, MailboxPath.Root, known, ct).ConfigureAwait(false))
             {
-                result.Add(new XElement(Items + "item", new XAttribute("jid", service.ToString()), new XAttribute("node", PubsubNodes.Root),
-                    new XAttribute("name", "All mailboxes of " + a.Value)));
+                items.Add((PubsubNodes.Root, new XElement(Items + "item", new XAttribute("jid", service.ToString()), new XAttribute("node", PubsubNodes.Root),
+                    new XAttribute("name", "All mailboxes of " + a.Value))));
             }
-            return iq.CreateResult(result);
+            return DiscoItemsPage(iq, node, rsm, items);
         }
         if (!PubsubNodes.TryParse(node, out var mailbox) || !PubsubNodes.Exists(mailbox, known))
         {
@@ -248,9 +247,38 @@ public sealed partial class XmppPubsubTransport
         {
             if (await VisibleAsync(requester, a, child, known, ct).ConfigureAwait(false))
             {
-                result.Add(new XElement(Items + "item", new XAttribute("jid", service.ToString()), new XAttribute("node", PubsubNodes.NodeOf(child)),
-                    new XAttribute("name", child.Name!)));
+                var childNode = PubsubNodes.NodeOf(child);
+                items.Add((childNode, new XElement(Items + "item", new XAttribute("jid", service.ToString()), new XAttribute("node", childNode),
+                    new XAttribute("name", child.Name!))));
             }
+        }
+        return DiscoItemsPage(iq, node, rsm, items);
+    }
+
+    /// <summary>
+    /// XEP-0059 paging of a disco#items answer: the page asked for, with first/last/count; without
+    /// a request, everything when it fits in one page (no &lt;set/&gt;), else the first page and a &lt;set/&gt;.
+    /// The item ids (RSM UIDs) are the account JIDs on the service, the node names below it.
+    /// </summary>
+    private static Iq DiscoItemsPage(Iq iq, string? node, ResultSetRequest? rsm, List<(string Uid, XElement Item)> items)
+    {
+        var uids = items.ConvertAll(i => i.Uid);
+        if (!ResultPage.TryCut(rsm, uids, MaxDiscoItems, out var page, out var error))
+        {
+            return iq.CreateError(error);
+        }
+        var result = new XElement(Items + "query");
+        if (node is not null)
+        {
+            result.Add(new XAttribute("node", node));
+        }
+        for (var i = page.Start; i < page.Start + page.Length; i++)
+        {
+            result.Add(items[i].Item);
+        }
+        if (rsm is not null || page.Length < page.Count)
+        {
+            result.Add(page.ToElement(uids));
         }
         return iq.CreateResult(result);
     }

@@ -1,0 +1,21 @@
+namespace Aggregators.Deploy.Tests;
+
+/// <summary>The repository checkout the tests run from (the directory holding Aggregators.sln).</summary>
+public static class Repository
+{
+    public static string Root { get; } = FindRoot();
+
+    public static string PathOf(string relative) => Path.GetFullPath(Path.Combine(Root, relative));
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Aggregators.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+        throw new InvalidOperationException($"no Aggregators.sln above {AppContext.BaseDirectory}");
+    }
+}

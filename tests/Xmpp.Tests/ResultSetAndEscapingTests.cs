@@ -1,0 +1,120 @@
+using System.Xml.Linq;
+using FsCheck;
+using FsCheck.Fluent;
+
+namespace Aggregators.Xmpp.Tests;
+
+public class ResultSetAndEscapingTests
+{
+    private static readonly XNamespace Rsm = ResultSetRequest.Namespace;
+
+    [Theory]
+    [InlineData("o'brien", @"o\27brien")]
+    [InlineData("d'artagnan@musketeers", @"d\27artagnan\40musketeers")] // XEP-0106 §4.3 style
+    [InlineData("space cadet", @"space\20cadet")]
+    [InlineData("call me \"ishmael\"", @"call\20me\20\22ishmael\22")]
+    [InlineData("at&t guy", @"at\26t\20guy")]
+    [InlineData("/.fanboy", @"\2f.fanboy")]
+    [InlineData("::foo::", @"\3a\3afoo\3a\3a")]
+    [InlineData("<foo>", @"\3cfoo\3e")]
+    [InlineData(@"c:\net", @"c\3a\net")]         // a backslash that starts no sequence stays
+    [InlineData(@"c:\\net", @"c\3a\\net")]
+    [InlineData(@"c:\cool stuff", @"c\3a\cool\20stuff")]
+    [InlineData(@"c:\5commas", @"c\3a\5c5commas")]  // one that would read as \5c is escaped
+    [InlineData("juliet", "juliet")]
+    public void Escapes_as_xep0106_says_and_back(string name, string localpart)
+    {
+        Assert.Equal(localpart, JidEscaping.Escape(name));
+        Assert.Equal(name, JidEscaping.Unescape(localpart));
+        Assert.Equal(localpart, Jid.Create(localpart, "events.example.com").Local);
+    }
+
+    [Fact]
+    public void Any_name_escapes_to_a_valid_localpart_that_unescapes_back()
+    {
+        var chars = Gen.Elements('a', 'Z', '0', '.', '-', ' ', '"', '&', '\'', '/', ':', '<', '>', '@', '\\', '2', '5', 'c', 'f', 'é');
+        var names = chars.ListOf().Select(l => new string([.. l])).Where(s => s.Length is > 0 and < 200 && s.Trim().Length == s.Length);
+        Prop.ForAll(Arb.From(names), name =>
+        {
+            var local = JidEscaping.Escape(name);
+            Assert.True(Jid.TryParse(local + "@events.example.com", out _), local);
+            Assert.Equal(name, JidEscaping.Unescape(local));
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(500));
+    }
+
+    private static ResultSetRequest? Read(string set)
+    {
+        var query = XElement.Parse($"<query xmlns='http://jabber.org/protocol/disco#items'>{set}</query>");
+        Assert.True(ResultSetRequest.TryRead(query, out var request, out var error), error);
+        return request;
+    }
+
+    [Fact]
+    public void Reads_requests_and_refuses_malformed_ones()
+    {
+        Assert.Null(Read(""));
+        Assert.Equal(new ResultSetRequest(10, null, null, null), Read("<set xmlns='http://jabber.org/protocol/rsm'><max>10</max></set>"));
+        Assert.Equal(new ResultSetRequest(10, "b", null, null), Read("<set xmlns='http://jabber.org/protocol/rsm'><max>10</max><after>b</after></set>"));
+        Assert.Equal(new ResultSetRequest(5, null, "", null), Read("<set xmlns='http://jabber.org/protocol/rsm'><max>5</max><before/></set>"));
+        Assert.Equal(new ResultSetRequest(5, null, null, 40), Read("<set xmlns='http://jabber.org/protocol/rsm'><max>5</max><index>40</index></set>"));
+        foreach (var bad in new[] { "<max>-1</max>", "<max>ten</max>", "<index>x</index>", "<after/>", "<after>a</after><before>b</before>" })
+        {
+            var query = XElement.Parse($"<query><set xmlns='http://jabber.org/protocol/rsm'>{bad}</set></query>");
+            Assert.False(ResultSetRequest.TryRead(query, out _, out var error), bad);
+            Assert.NotNull(error);
+        }
+    }
+
+    [Fact]
+    public void Cuts_pages_after_before_and_at_an_index_with_first_last_and_count()
+    {
+        var uids = Enumerable.Range(0, 25).Select(i => "u" + i.ToString("00", System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.True(ResultPage.TryCut(new ResultSetRequest(10, null, null, null), uids, 1000, out var first, out _));
+        Assert.Equal(new ResultPage(0, 10, 25), first);
+        var set = first.ToElement(uids);
+        Assert.Equal("u00", set.Element(Rsm + "first")!.Value);
+        Assert.Equal("0", (string?)set.Element(Rsm + "first")!.Attribute("index"));
+        Assert.Equal("u09", set.Element(Rsm + "last")!.Value);
+        Assert.Equal("25", set.Element(Rsm + "count")!.Value);
+        Assert.True(ResultPage.TryCut(new ResultSetRequest(10, "u19", null, null), uids, 1000, out var last, out _));
+        Assert.Equal(new ResultPage(20, 5, 25), last);
+        Assert.True(ResultPage.TryCut(new ResultSetRequest(10, null, "", null), uids, 1000, out var tail, out _));
+        Assert.Equal(new ResultPage(15, 10, 25), tail);
+        Assert.True(ResultPage.TryCut(new ResultSetRequest(10, null, "u05", null), uids, 1000, out var head, out _));
+        Assert.Equal(new ResultPage(0, 5, 25), head);
+        Assert.True(ResultPage.TryCut(new ResultSetRequest(3, null, null, 22), uids, 1000, out var at, out _));
+        Assert.Equal(new ResultPage(22, 3, 25), at);
+        Assert.True(ResultPage.TryCut(new ResultSetRequest(0, null, null, null), uids, 1000, out var countOnly, out _));
+        Assert.Equal(new ResultPage(0, 0, 25), countOnly);
+        Assert.Null(countOnly.ToElement(uids).Element(Rsm + "first"));
+        Assert.True(ResultPage.TryCut(null, uids, 7, out var capped, out _));
+        Assert.Equal(new ResultPage(0, 7, 25), capped);
+        Assert.True(ResultPage.TryCut(new ResultSetRequest(5000, null, null, null), uids, 7, out capped, out _));
+        Assert.Equal(7, capped.Length);
+        Assert.False(ResultPage.TryCut(new ResultSetRequest(10, "nope", null, null), uids, 1000, out _, out var error));
+        Assert.Equal(Stanzas.StanzaErrorCondition.ItemNotFound, error.Condition);
+    }
+
+    [Fact]
+    public void Walking_with_after_visits_every_item_once_in_order()
+    {
+        Prop.ForAll(Arb.From(Gen.Choose(0, 60)), Arb.From(Gen.Choose(1, 15)), (n, max) =>
+        {
+            var uids = Enumerable.Range(0, n).Select(i => "x" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            var seen = new List<string>();
+            string? after = null;
+            while (true)
+            {
+                Assert.True(ResultPage.TryCut(new ResultSetRequest(max, after, null, null), uids, 1000, out var page, out _));
+                Assert.Equal(n, page.Count);
+                if (page.Length == 0)
+                {
+                    break;
+                }
+                seen.AddRange(uids.Skip(page.Start).Take(page.Length));
+                after = uids[page.Start + page.Length - 1];
+            }
+            Assert.Equal(uids, seen);
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(200));
+    }
+}
