@@ -124,7 +124,7 @@ public static class MailWatchApp
             var service = options.Service ?? (await ImapDiscovery.DiscoverAsync(options, logger, cancellationToken).ConfigureAwait(false)).Host;
             return new XmppMailSource(options, service, logger);
         }
-        var pna = options.Pna ?? (await ImapDiscovery.DiscoverAsync(options, logger, cancellationToken).ConfigureAwait(false)).SipUri;
+        var pna = options.Pna ?? (await ImapDiscovery.DiscoverAsync(options, logger, cancellationToken).ConfigureAwait(false)).Uri;
         return new SipMailSource(options, pna, logger);
     }
 

@@ -1,3 +1,4 @@
+using Aggregators.EventModel.Discovery;
 using Aggregators.ImapBridge.Imap;
 using Aggregators.MailWatch.Imap;
 using Microsoft.Extensions.Logging;
@@ -6,7 +7,7 @@ namespace Aggregators.MailWatch.Discovery;
 
 /// <summary>
 /// Finds the notification aggregator from the mail server: logs in over IMAP and reads the
-/// <c>NOTIF=</c> capability atoms (docs/discovery.md). The capability list is read again after
+/// <c>NOTIF=</c> capability atoms (docs/discovery.md, parsed by EventModel's <see cref="NotifCapability"/>). The capability list is read again after
 /// LOGIN because servers (Dovecot) announce more once authenticated.
 /// </summary>
 public static class ImapDiscovery
@@ -17,7 +18,11 @@ public static class ImapDiscovery
         var server = options.EffectiveImap;
         await using var client = await ImapConnect.LoginAsync(options, cancellationToken).ConfigureAwait(false);
         var capabilities = await client.CapabilityAsync(cancellationToken).ConfigureAwait(false);
-        var found = NotifCapability.FromCapabilities(capabilities, m => logger.LogWarning("ignoring a malformed capability from {Server}: {Atom}", server, m));
+        var (found, malformed) = NotifCapability.FromCapabilities(capabilities);
+        foreach (var m in malformed)
+        {
+            logger.LogWarning("ignoring a malformed capability from {Server}: {Atom}", server, m);
+        }
         try
         {
             await client.LogoutAsync(cancellationToken).ConfigureAwait(false);
@@ -26,14 +31,15 @@ public static class ImapDiscovery
         {
             // the answer is in hand
         }
-        var match = found.FirstOrDefault(c => c.Transport == options.Transport);
+        var wanted = options.Transport == WatchTransport.Xmpp ? NotifScheme.Xmpp : NotifScheme.Sip;
+        var match = found.FirstOrDefault(c => c.Scheme == wanted);
         if (match is null)
         {
-            var offered = found.Count == 0 ? "no NOTIF= capability at all" : "only " + string.Join(", ", found.Select(f => f.Transport.ToString().ToLowerInvariant()));
+            var offered = found.Count == 0 ? "no NOTIF= capability at all" : "only " + string.Join(", ", found.Select(f => f.ToString()));
             throw new DiscoveryException($"{server} announces no {options.Transport.ToString().ToLowerInvariant()} notification service ({offered}); "
                 + (options.Transport == WatchTransport.Xmpp ? "give --service" : "give --pna"));
         }
-        logger.LogInformation("discovered {Transport} notifications at {Host} from {Server}", match.Transport, match.Host, server);
+        logger.LogInformation("discovered {Capability} from {Server}", match, server);
         return match;
     }
 }
