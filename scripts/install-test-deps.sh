@@ -18,6 +18,8 @@ PACKAGES=(
   sip-tester baresip-core kamailio
   # process tools the fixtures use
   procps iproute2
+  # a real terminal for MailWatch's live view (tests/Integration.Tests/MailWatch/MailWatchTerminalTests.cs)
+  tmux
   # Deploy.Tests: `docker-compose config` (v1) parses docker-compose.yml without a container engine
   docker-compose
   # Deploy.Tests: the PNA status page rendered and screenshotted in headless Chromium
