@@ -1,4 +1,5 @@
 using System.Xml.Linq;
+using Aggregators.EventModel.Bodies;
 using Aggregators.MailWatch.Model;
 using Aggregators.MailWatch.Output;
 using Aggregators.MailWatch.Sources;
@@ -11,10 +12,10 @@ public sealed class PubsubProtocolTests
     public void Subscribe_carries_depth_and_heartbeat_in_the_options_form()
     {
         var x = PubsubProtocol.Subscribe("mail_events/Work", "romeo@example.net/mw", subtree: true, TimeSpan.FromSeconds(30));
-        XNamespace ps = PubsubProtocol.Pubsub, xd = PubsubProtocol.DataForms;
+        XNamespace ps = PubsubProtocol.Pubsub, xd = XmppPubsubNamespaces.DataForms;
         Assert.Equal("mail_events/Work", (string?)x.Element(ps + "subscribe")!.Attribute("node"));
         var fields = x.Element(ps + "options")!.Element(xd + "x")!.Elements(xd + "field").ToDictionary(f => (string)f.Attribute("var")!, f => f.Element(xd + "value")!.Value);
-        Assert.Equal(PubsubProtocol.SubscribeOptions, fields["FORM_TYPE"]);
+        Assert.Equal(XmppPubsubNamespaces.SubscribeOptions, fields["FORM_TYPE"]);
         Assert.Equal("all", fields["pubsub#subscription_depth"]);
         Assert.Equal("30", fields["pna#heartbeat"]);
     }

@@ -1,12 +1,13 @@
 using System.Globalization;
 using Aggregators.EventModel;
+using Aggregators.EventModel.Bodies;
 using Aggregators.Xmpp;
 using Microsoft.Data.Sqlite;
 
 namespace Aggregators.Cna.Xmpp;
 
 /// <summary>A local subscription as stored: who, at which CNA account JID and node, with which options.</summary>
-public sealed record StoredLocalSubscription(long Id, Jid Subscriber, Jid Service, string Node, SubscribeOptionsForm Options);
+public sealed record StoredLocalSubscription(long Id, Jid Subscriber, Jid Service, string Node, PubsubSubscribeOptions Options);
 
 /// <summary>
 /// Local subscriptions in SQLite (<c>cna-xmpp.db</c> in Cna:DataDirectory), so they survive a
@@ -70,7 +71,7 @@ public sealed class LocalSubscriptionStore : IDisposable
     public string Path { get; }
 
     /// <summary>Stores a new subscription; returns its id (the local subid).</summary>
-    public long Insert(Jid subscriber, Jid service, string node, SubscribeOptionsForm options, DateTimeOffset created)
+    public long Insert(Jid subscriber, Jid service, string node, PubsubSubscribeOptions options, DateTimeOffset created)
     {
         ArgumentNullException.ThrowIfNull(options);
         lock (_lock)
@@ -120,7 +121,7 @@ public sealed class LocalSubscriptionStore : IDisposable
                     skipped?.Invoke(id, "unreadable subscriber, service or depth");
                     continue;
                 }
-                var options = new SubscribeOptionsForm((SubscriptionDepth)r.GetInt32(4), new EventTypeSet((uint)r.GetInt64(5)),
+                var options = new PubsubSubscribeOptions((SubscriptionDepth)r.GetInt32(4), new EventTypeSet((uint)r.GetInt64(5)),
                     r.IsDBNull(6) ? null : TimeSpan.FromSeconds(r.GetInt64(6)));
                 list.Add(new StoredLocalSubscription(id, subscriber, service, r.GetString(3), options));
             }

@@ -10,11 +10,10 @@ namespace Aggregators.Cna.Xmpp;
 /// <summary>Names and element builders of XEP-0060 pubsub and XEP-0004 forms as the PNA speaks them (docs/xmpp.md).</summary>
 internal static class PubsubWire
 {
-    public const string Pubsub = "http://jabber.org/protocol/pubsub";
-    public const string Event = "http://jabber.org/protocol/pubsub#event";
-    public const string Errors = "http://jabber.org/protocol/pubsub#errors";
-    public const string SubscribeOptionsForm = "http://jabber.org/protocol/pubsub#subscribe_options";
-    public const string DataForms = "jabber:x:data";
+    public const string Pubsub = XmppPubsubNamespaces.Pubsub;
+    public const string Event = XmppPubsubNamespaces.Event;
+    public const string Errors = XmppPubsubNamespaces.Errors;
+    public const string DataForms = XmppPubsubNamespaces.DataForms;
     public const string Shim = "http://jabber.org/protocol/shim";
     public const string Ping = "urn:xmpp:ping";
     public const string RootNode = "mail_events";

@@ -82,7 +82,7 @@ internal sealed class UpstreamSubscription
 }
 
 /// <summary>A local client's subscription at the CNA. Mutable state; guarded by the proxy's lock.</summary>
-internal sealed class LocalSubscription(long id, Jid subscriber, Jid service, string node, SubscribeOptionsForm options, UpstreamSubscription upstream)
+internal sealed class LocalSubscription(long id, Jid subscriber, Jid service, string node, PubsubSubscribeOptions options, UpstreamSubscription upstream)
 {
     public long Id { get; } = id;
 
@@ -96,7 +96,7 @@ internal sealed class LocalSubscription(long id, Jid subscriber, Jid service, st
 
     public string Node { get; } = node;
 
-    public SubscribeOptionsForm Options { get; } = options;
+    public PubsubSubscribeOptions Options { get; } = options;
 
     public UpstreamSubscription Upstream { get; } = upstream;
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Aggregators.EventModel;
+using Aggregators.EventModel.Bodies;
 
 namespace Aggregators.Cna.Xmpp;
 
@@ -16,7 +17,7 @@ public sealed record UpstreamKey(AccountId Account, string Node, SubscriptionDep
     /// The key of a local request: its node and options, with the heartbeat asked upstream being
     /// the CNA's watchdog interval, or the local subscriber's when that is shorter.
     /// </summary>
-    public static UpstreamKey For(AccountId account, string node, SubscribeOptionsForm local, TimeSpan watchdogHeartbeat)
+    public static UpstreamKey For(AccountId account, string node, PubsubSubscribeOptions local, TimeSpan watchdogHeartbeat)
     {
         ArgumentNullException.ThrowIfNull(local);
         var heartbeat = local.Heartbeat is { } h && h < watchdogHeartbeat ? h : watchdogHeartbeat;
@@ -24,7 +25,7 @@ public sealed record UpstreamKey(AccountId Account, string Node, SubscriptionDep
     }
 
     /// <summary>The options sent upstream.</summary>
-    public SubscribeOptionsForm Options => new(Depth, Events, Heartbeat);
+    public PubsubSubscribeOptions Options => new(Depth, Events, Heartbeat);
 
     /// <summary>
     /// The resource of the CNA JID that holds this subscription upstream (<c>events.example.net/up-…</c>):

@@ -238,8 +238,8 @@ public sealed partial class XmppProxy
         {
             return error;
         }
-        var options = SubscribeOptionsForm.Default;
-        if (optionsElement?.Element(PubsubWire.X + "x") is { } form && !SubscribeOptionsForm.TryParse(form, out options, out var reason))
+        var options = PubsubSubscribeOptions.Default;
+        if (optionsElement?.Element(PubsubWire.X + "x") is { } form && !PubsubSubscribeOptions.TryParse(form, out options, out var reason))
         {
             return PubsubWire.Error(iq, StanzaErrorCondition.BadRequest, "invalid-options", reason);
         }
@@ -351,7 +351,7 @@ public sealed partial class XmppProxy
         {
             return PubsubWire.Error(iq, StanzaErrorCondition.BadRequest, "invalid-options", "no data form");
         }
-        if (!SubscribeOptionsForm.TryParse(form, out _, out var reason))
+        if (!PubsubSubscribeOptions.TryParse(form, out _, out var reason))
         {
             return PubsubWire.Error(iq, StanzaErrorCondition.BadRequest, "invalid-options", reason);
         }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Xml.Linq;
 using Aggregators.EventModel;
 using Aggregators.EventModel.Bodies;
@@ -12,13 +11,10 @@ namespace Aggregators.MailWatch.Sources;
 /// </summary>
 internal static class PubsubProtocol
 {
-    public const string Pubsub = "http://jabber.org/protocol/pubsub";
-    public const string Event = "http://jabber.org/protocol/pubsub#event";
-    public const string DataForms = "jabber:x:data";
-    public const string SubscribeOptions = "http://jabber.org/protocol/pubsub#subscribe_options";
+    public const string Pubsub = XmppPubsubNamespaces.Pubsub;
+    public const string Event = XmppPubsubNamespaces.Event;
     private static readonly XNamespace Ps = Pubsub;
     private static readonly XNamespace Ev = Event;
-    private static readonly XNamespace X = DataForms;
 
     /// <summary>The node of a mailbox: <c>mail_events/&lt;path&gt;</c> (docs/xmpp.md §3).</summary>
     public static string Node(string mailbox) => "mail_events/" + mailbox;
@@ -28,10 +24,8 @@ internal static class PubsubProtocol
         new(Ps + "pubsub",
             new XElement(Ps + "subscribe", new XAttribute("node", node), new XAttribute("jid", jid)),
             new XElement(Ps + "options",
-                new XElement(X + "x", new XAttribute("type", "submit"),
-                    Field("FORM_TYPE", SubscribeOptions, hidden: true),
-                    Field("pubsub#subscription_depth", subtree ? "all" : "1"),
-                    Field("pna#heartbeat", ((long)heartbeat.TotalSeconds).ToString(CultureInfo.InvariantCulture)))));
+                new PubsubSubscribeOptions(subtree ? SubscriptionDepth.Subtree : SubscriptionDepth.One, EventTypeSet.All,
+                    heartbeat > TimeSpan.Zero ? heartbeat : null).ToSubmitForm()));
 
     /// <summary>XEP-0060 §6.2 unsubscribe.</summary>
     public static XElement Unsubscribe(string node, string jid) =>
@@ -39,16 +33,6 @@ internal static class PubsubProtocol
 
     /// <summary>XEP-0060 §6.5 items: the PNA answers one item with the current totals.</summary>
     public static XElement Items(string node) => new(Ps + "pubsub", new XElement(Ps + "items", new XAttribute("node", node)));
-
-    private static XElement Field(string var, string value, bool hidden = false)
-    {
-        var field = new XElement(X + "field", new XAttribute("var", var), new XElement(X + "value", value));
-        if (hidden)
-        {
-            field.Add(new XAttribute("type", "hidden"));
-        }
-        return field;
-    }
 
     /// <summary>
     /// The mail-event payloads of a notification message (§7.1.2.1 &lt;event&gt;&lt;items&gt;&lt;item&gt;)

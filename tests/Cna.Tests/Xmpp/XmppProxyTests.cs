@@ -70,7 +70,7 @@ public sealed class XmppProxyTests
     {
         await using var h = await StartAsync();
         var first = await FirstSubscriberAsync(h);
-        var form = new SubscribeOptionsForm(SubscriptionDepth.Subtree, EventTypeSet.All, null).ToSubmitForm();
+        var form = new PubsubSubscribeOptions(SubscriptionDepth.Subtree, EventTypeSet.All, null).ToSubmitForm();
         await h.RequestAsync("mercutio@example.net", Account, "set", Subscribe(Inbox, "mercutio@example.net", form));
         var second = await h.UpstreamRequestAsync("subscribe");
         Assert.NotEqual(first.From, second.From);

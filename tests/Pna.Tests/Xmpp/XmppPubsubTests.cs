@@ -273,8 +273,8 @@ public sealed class XmppPubsubTests : IAsyncLifetime
         var reply = await RequestAsync(IqType.Set, Juliet, Subscribe("mail_events", "romeo@example.net", ("pna#event_types", ["MessageNew"]), ("pna#heartbeat", ["60"])));
         Assert.Equal(IqType.Result, reply.Type);
         var options = await RequestAsync(IqType.Get, Juliet, new XElement(Ps + "pubsub", new XElement(Ps + "options", new XAttribute("node", "mail_events"), new XAttribute("jid", "romeo@example.net"))));
-        Assert.True(SubscribeOptions.TryParse(options.Payload!.Element(Ps + "options")!.Element(X + "x")!, out var read, out var error), error);
-        Assert.Equal(new SubscribeOptions(SubscriptionDepth.One, EventTypeSet.Of(MailEventType.MessageNew), TimeSpan.FromSeconds(60)), read);
+        Assert.True(PubsubSubscribeOptions.TryParse(options.Payload!.Element(Ps + "options")!.Element(X + "x")!, out var read, out var error), error);
+        Assert.Equal(new PubsubSubscribeOptions(SubscriptionDepth.One, EventTypeSet.Of(MailEventType.MessageNew), TimeSpan.FromSeconds(60)), read);
 
         var change = await RequestAsync(IqType.Set, Juliet, new XElement(Ps + "pubsub", new XElement(Ps + "options", new XAttribute("node", "mail_events"), new XAttribute("jid", "romeo@example.net"),
             Form(("pubsub#subscription_depth", ["all"])))));

@@ -1,12 +1,13 @@
+using Aggregators.EventModel.Bodies;
+
 namespace Aggregators.Pna.Transports.Xmpp;
 
-/// <summary>Namespaces of XEP-0060 (pubsub), XEP-0004 (data forms) and XEP-0199 (ping).</summary>
+/// <summary>Namespaces of XEP-0060 (pubsub), XEP-0004 (data forms) and XEP-0199 (ping); the shared ones from <see cref="XmppPubsubNamespaces"/>.</summary>
 internal static class PubsubNamespaces
 {
-    public const string Pubsub = "http://jabber.org/protocol/pubsub";
-    public const string Event = "http://jabber.org/protocol/pubsub#event";
-    public const string Errors = "http://jabber.org/protocol/pubsub#errors";
-    public const string SubscribeOptions = "http://jabber.org/protocol/pubsub#subscribe_options";
-    public const string DataForms = "jabber:x:data";
+    public const string Pubsub = XmppPubsubNamespaces.Pubsub;
+    public const string Event = XmppPubsubNamespaces.Event;
+    public const string Errors = XmppPubsubNamespaces.Errors;
+    public const string DataForms = XmppPubsubNamespaces.DataForms;
     public const string Ping = "urn:xmpp:ping";
 }

@@ -374,9 +374,9 @@ public sealed partial class XmppPubsubTransport
         {
             return error;
         }
-        var options = SubscribeOptions.Default;
+        var options = PubsubSubscribeOptions.Default;
         if (optionsElement?.Element(XName.Get("x", PubsubNamespaces.DataForms)) is { } form
-            && !SubscribeOptions.TryParse(form, out options, out var reason))
+            && !PubsubSubscribeOptions.TryParse(form, out options, out var reason))
         {
             return Error(iq, StanzaErrorCondition.BadRequest, "invalid-options", reason);
         }
@@ -468,13 +468,13 @@ public sealed partial class XmppPubsubTransport
             return iq.CreateResult(new XElement(Ps + "pubsub", new XElement(Ps + "options",
                 new XAttribute("node", node), new XAttribute("jid", jid.ToString()),
                 new XAttribute("subid", id.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                SubscribeOptions.FromFilter(subscription.Filter).ToForm())));
+                subscription.Filter.ToSubscribeOptions().ToForm())));
         }
         if (options.Element(XName.Get("x", PubsubNamespaces.DataForms)) is not { } form)
         {
             return Error(iq, StanzaErrorCondition.BadRequest, "invalid-options", "no data form");
         }
-        if (!SubscribeOptions.TryParse(form, out var parsed, out var reason))
+        if (!PubsubSubscribeOptions.TryParse(form, out var parsed, out var reason))
         {
             return Error(iq, StanzaErrorCondition.BadRequest, "invalid-options", reason); // §6.3.5.?
         }

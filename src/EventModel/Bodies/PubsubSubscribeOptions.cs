@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Xml.Linq;
-using Aggregators.EventModel;
-
-namespace Aggregators.Pna.Transports.Xmpp;
+namespace Aggregators.EventModel.Bodies;
 
 /// <summary>
 /// Subscription options (XEP-0060 §6.3) as a data form (XEP-0004) of FORM_TYPE
@@ -15,8 +13,12 @@ namespace Aggregators.Pna.Transports.Xmpp;
 /// <item><c>pna#heartbeat</c>: seconds between heartbeats when nothing else is sent; 0 or absent for none.</item>
 /// </list>
 /// Unknown fields are ignored (XEP-0004 §3.2 lets a form carry more than the receiver knows).
+/// The one implementation of the form: the PNA's pubsub service reads submitted forms and answers
+/// options retrieval with <see cref="ToForm"/>; the CNA's XMPP proxy reads its subscribers' forms
+/// and, like MailWatch, submits <see cref="ToSubmitForm"/> upstream (docs/xmpp.md §4). Depth 1 is
+/// the XEP-0248 §6.1 default.
 /// </summary>
-public sealed record SubscribeOptions(SubscriptionDepth Depth, EventTypeSet Events, TimeSpan? Heartbeat)
+public sealed record PubsubSubscribeOptions(SubscriptionDepth Depth, EventTypeSet Events, TimeSpan? Heartbeat)
 {
     public const string DepthField = "pubsub#subscription_depth";
     public const string TypeField = "pubsub#subscription_type";
@@ -24,19 +26,16 @@ public sealed record SubscribeOptions(SubscriptionDepth Depth, EventTypeSet Even
     public const string EventTypesField = "pna#event_types";
     public const string HeartbeatField = "pna#heartbeat";
 
-    private static readonly XNamespace X = PubsubNamespaces.DataForms;
+    /// <summary>The FORM_TYPE of the form (XEP-0060 §16.4.3).</summary>
+    public const string FormType = XmppPubsubNamespaces.SubscribeOptions;
+
+    private static readonly XNamespace X = XmppPubsubNamespaces.DataForms;
 
     /// <summary>What a subscribe without options gets: depth 1 (XEP-0248 §6.1), every event type, no heartbeat.</summary>
-    public static SubscribeOptions Default { get; } = new(SubscriptionDepth.One, EventTypeSet.All, null);
-
-    public static SubscribeOptions FromFilter(SubscriptionFilter filter)
-    {
-        ArgumentNullException.ThrowIfNull(filter);
-        return new SubscribeOptions(filter.Depth, filter.Events, filter.Heartbeat);
-    }
+    public static PubsubSubscribeOptions Default { get; } = new(SubscriptionDepth.One, EventTypeSet.All, null);
 
     /// <summary>Reads a submitted form; false with the reason for a value this service cannot honour.</summary>
-    public static bool TryParse(XElement form, out SubscribeOptions options, out string? error)
+    public static bool TryParse(XElement form, out PubsubSubscribeOptions options, out string? error)
     {
         ArgumentNullException.ThrowIfNull(form);
         options = Default;
@@ -55,9 +54,9 @@ public sealed record SubscribeOptions(SubscriptionDepth Depth, EventTypeSet Even
             switch ((string?)field.Attribute("var"))
             {
                 case "FORM_TYPE":
-                    if (single != PubsubNamespaces.SubscribeOptions)
+                    if (single != XmppPubsubNamespaces.SubscribeOptions)
                     {
-                        error = $"FORM_TYPE must be {PubsubNamespaces.SubscribeOptions}";
+                        error = $"FORM_TYPE must be {XmppPubsubNamespaces.SubscribeOptions}";
                         return false;
                     }
                     break;
@@ -108,9 +107,27 @@ public sealed record SubscribeOptions(SubscriptionDepth Depth, EventTypeSet Even
                     break;
             }
         }
-        options = new SubscribeOptions(depth, events, heartbeat);
+        options = new PubsubSubscribeOptions(depth, events, heartbeat);
         error = null;
         return true;
+    }
+
+    /// <summary>
+    /// The options as a submitted form (for a subscribe with options, XEP-0060 §6.3.7): FORM_TYPE,
+    /// the depth, the event types unless all, and the heartbeat.
+    /// </summary>
+    public XElement ToSubmitForm()
+    {
+        var form = new XElement(X + "x", new XAttribute("type", "submit"),
+            Field("FORM_TYPE", FormType, "hidden"),
+            Field(DepthField, Depth == SubscriptionDepth.One ? "1" : "all"));
+        if (!Events.IsAll)
+        {
+            form.Add(new XElement(X + "field", new XAttribute("var", EventTypesField),
+                Events.Types().Select(t => new XElement(X + "value", t.ToRfcName()))));
+        }
+        form.Add(Field(HeartbeatField, HeartbeatSeconds));
+        return form;
     }
 
     /// <summary>The options as a form (type='form') for options retrieval (XEP-0060 §6.3.2).</summary>
@@ -131,7 +148,7 @@ public sealed record SubscribeOptions(SubscriptionDepth Depth, EventTypeSet Even
         }
         return new XElement(X + "x", new XAttribute("type", "form"),
             new XElement(X + "field", new XAttribute("var", "FORM_TYPE"), new XAttribute("type", "hidden"),
-                new XElement(X + "value", PubsubNamespaces.SubscribeOptions)),
+                new XElement(X + "value", XmppPubsubNamespaces.SubscribeOptions)),
             new XElement(X + "field", new XAttribute("var", DeliverField), new XAttribute("type", "boolean"),
                 new XAttribute("label", "Deliver notifications"), new XElement(X + "value", "1")),
             new XElement(X + "field", new XAttribute("var", DepthField), new XAttribute("type", "list-single"),
@@ -145,6 +162,19 @@ public sealed record SubscribeOptions(SubscriptionDepth Depth, EventTypeSet Even
             eventTypes,
             new XElement(X + "field", new XAttribute("var", HeartbeatField), new XAttribute("type", "text-single"),
                 new XAttribute("label", "Seconds between heartbeats when nothing else is sent (0: none)"),
-                new XElement(X + "value", ((long)(Heartbeat?.TotalSeconds ?? 0)).ToString(CultureInfo.InvariantCulture))));
+                new XElement(X + "value", HeartbeatSeconds)));
+    }
+
+    private string HeartbeatSeconds => ((long)(Heartbeat?.TotalSeconds ?? 0)).ToString(CultureInfo.InvariantCulture);
+
+    private static XElement Field(string name, string value, string? type = null)
+    {
+        var f = new XElement(X + "field", new XAttribute("var", name));
+        if (type is not null)
+        {
+            f.Add(new XAttribute("type", type));
+        }
+        f.Add(new XElement(X + "value", value));
+        return f;
     }
 }
