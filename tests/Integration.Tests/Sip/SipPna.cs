@@ -22,12 +22,12 @@ public sealed class SipPna : IAsyncDisposable
     private readonly Dictionary<string, string> _settings;
     private WebApplication? _app;
 
-    private SipPna(string directory, int port, IDictionary<string, string>? extra)
+    private SipPna(string directory, int port, IDictionary<string, string>? extra, string extraCredentials)
     {
         DataDirectory = directory;
         Port = port;
         var credentials = Path.Combine(directory, "sip-users");
-        File.WriteAllText(credentials, "juliet:" + Password + "\n");
+        File.WriteAllText(credentials, "juliet:" + Password + "\n" + extraCredentials);
         _settings = new Dictionary<string, string>
         {
             ["urls"] = "http://127.0.0.1:0",
@@ -57,9 +57,10 @@ public sealed class SipPna : IAsyncDisposable
     public SubscriptionManager Subscriptions => Services.GetRequiredService<SubscriptionManager>();
     public SipNotifier Notifier => Services.GetRequiredService<SipNotifier>();
 
-    public static async Task<SipPna> StartAsync(string directory, int port, IDictionary<string, string>? settings = null)
+    /// <param name="extraCredentials">More <c>user:password</c> lines for the digest credentials file, after juliet's.</param>
+    public static async Task<SipPna> StartAsync(string directory, int port, IDictionary<string, string>? settings = null, string extraCredentials = "")
     {
-        var pna = new SipPna(directory, port, settings);
+        var pna = new SipPna(directory, port, settings, extraCredentials);
         await pna.StartAppAsync();
         return pna;
     }
