@@ -229,5 +229,7 @@ public static class MailWatchApp
         public void Update(MailboxUpdate update) => state.Apply(update);
 
         public void Alive() => state.Alive();
+
+        public void HeartbeatGranted(string mailbox, TimeSpan granted) => state.Grant(granted);
     }
 }

@@ -48,6 +48,16 @@ internal sealed class Watcher : IUpdateSink
 
     public void Alive() => _state.Alive();
 
+    public void HeartbeatGranted(string mailbox, TimeSpan granted)
+    {
+        if (granted != _state.Requested)
+        {
+            _logger.LogInformation("{Mailbox}: the notifier granted heartbeats every {Granted} s, not the {Requested} s asked for; STALE after twice that",
+                mailbox, granted.TotalSeconds, _state.Requested.TotalSeconds);
+        }
+        _state.Grant(granted);
+    }
+
     /// <summary>Runs until cancelled; unsubscribes on the way out.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -124,7 +134,7 @@ internal sealed class Watcher : IUpdateSink
             if (verifyAt is null || now >= verifyAt)
             {
                 await VerifyAsync(cancellationToken).ConfigureAwait(false);
-                verifyAt = now + TimeSpan.FromSeconds(Math.Max(60, _options.Heartbeat.TotalSeconds * 2));
+                verifyAt = now + TimeSpan.FromSeconds(Math.Max(60, _state.Heartbeat.TotalSeconds * 2));
             }
             if (resubscribeAt is null || now >= resubscribeAt)
             {

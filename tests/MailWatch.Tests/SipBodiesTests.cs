@@ -17,6 +17,17 @@ public sealed class SipBodiesTests
     }
 
     [Fact]
+    public void The_initial_mail_event_body_gives_the_granted_heartbeat()
+    {
+        var initial = MailEventNotifyBody.Encode(1, "initial", MailboxPath.Inbox, new MailboxTotals(4, 1, 5, 9), null, TimeSpan.FromSeconds(10));
+        Assert.Equal(TimeSpan.FromSeconds(10), SipBodies.Read("application/mail-event+json", initial, "INBOX").Heartbeat);
+        var empty = MailEventNotifyBody.Encode(0, "initial", MailboxPath.Root, null, null, TimeSpan.FromSeconds(10));
+        Assert.Equal(TimeSpan.FromSeconds(10), SipBodies.Read("application/mail-event+json", empty, "INBOX").Heartbeat);
+        var beat = MailEventNotifyBody.Encode(2, "heartbeat", MailboxPath.Inbox, new MailboxTotals(4, 1, 5, 9), null, TimeSpan.FromSeconds(10));
+        Assert.Null(SipBodies.Read("application/mail-event+json", beat, "INBOX").Heartbeat);
+    }
+
+    [Fact]
     public void Mail_event_notify_bodies_as_the_pna_writes_them()
     {
         var body = MailEventNotifyBody.Encode(7, "heartbeat", MailboxPath.Inbox, new MailboxTotals(4, 1, 5, 9), null);

@@ -166,7 +166,14 @@ public static class MailEventNotifyBody
     [ThreadStatic]
     private static Utf8JsonWriter? t_writer;
 
-    public static byte[] Encode(long sequence, string kind, MailboxPath mailbox, MailboxTotals? totals, MailEvent? mailEvent)
+    public static byte[] Encode(long sequence, string kind, MailboxPath mailbox, MailboxTotals? totals, MailEvent? mailEvent) =>
+        Encode(sequence, kind, mailbox, totals, mailEvent, heartbeat: null);
+
+    /// <summary>
+    /// As above; <paramref name="heartbeat"/> (the interval the notifier granted, docs/sip.md) goes
+    /// into <c>initial</c> bodies as <c>"heartbeat": &lt;seconds&gt;</c>.
+    /// </summary>
+    public static byte[] Encode(long sequence, string kind, MailboxPath mailbox, MailboxTotals? totals, MailEvent? mailEvent, TimeSpan? heartbeat)
     {
         ArgumentNullException.ThrowIfNull(mailbox);
         var buffer = t_buffer ??= new ArrayBufferWriter<byte>(512);
@@ -177,6 +184,10 @@ public static class MailEventNotifyBody
         w.WriteNumber("sequence", sequence);
         w.WriteString("kind", kind);
         w.WriteString("mailbox", mailbox.Value);
+        if (heartbeat is { } hb && hb >= TimeSpan.FromSeconds(1))
+        {
+            w.WriteNumber("heartbeat", (long)hb.TotalSeconds);
+        }
         if (totals is { } t)
         {
             w.WriteStartObject("totals");
@@ -242,6 +253,27 @@ public static class MailEventNotifyBody
         catch (JsonException)
         {
             return false;
+        }
+    }
+
+    /// <summary>
+    /// The heartbeat interval the notifier granted, from an <c>initial</c> body's <c>"heartbeat"</c>
+    /// (whole seconds, 1-86400); null when absent, malformed or not a JSON object.
+    /// </summary>
+    public static TimeSpan? GrantedHeartbeat(ReadOnlySpan<byte> utf8)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(utf8.ToArray());
+            return doc.RootElement.ValueKind == JsonValueKind.Object
+                && doc.RootElement.TryGetProperty("heartbeat", out var hb) && hb.ValueKind == JsonValueKind.Number
+                && hb.TryGetInt32(out var seconds) && seconds is >= 1 and <= MailEventFilterBody.MaxHeartbeatSeconds
+                    ? TimeSpan.FromSeconds(seconds)
+                    : null;
+        }
+        catch (JsonException)
+        {
+            return null;
         }
     }
 

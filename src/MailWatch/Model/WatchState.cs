@@ -54,15 +54,63 @@ public sealed class WatchState
         {
             throw new ArgumentOutOfRangeException(nameof(heartbeat), "the heartbeat interval must be positive");
         }
-        Heartbeat = heartbeat;
+        Requested = heartbeat;
+        _heartbeat = heartbeat;
         _time = time ?? TimeProvider.System;
     }
 
-    /// <summary>The heartbeat interval asked of the notifier.</summary>
-    public TimeSpan Heartbeat { get; }
+    private TimeSpan _heartbeat;
+
+    /// <summary>The heartbeat interval asked of the notifier (<c>--heartbeat</c>).</summary>
+    public TimeSpan Requested { get; }
+
+    /// <summary>
+    /// The heartbeat interval staleness is judged by: the one the notifier granted when it said so
+    /// (a PNA clamps requests to Pna:Heartbeats:Min..Max), else the one asked for.
+    /// </summary>
+    public TimeSpan Heartbeat
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _heartbeat;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The notifier granted <paramref name="granted"/> for a subscription. With several subscriptions
+    /// the longest grant counts (no healthy one may look silent). Returns true when the interval
+    /// now differs from what was in use before.
+    /// </summary>
+    public bool Grant(TimeSpan granted)
+    {
+        if (granted <= TimeSpan.Zero)
+        {
+            return false;
+        }
+        bool changed;
+        lock (_lock)
+        {
+            var next = _grantedAny && _heartbeat > granted ? _heartbeat : granted;
+            _grantedAny = true;
+            changed = next != _heartbeat;
+            _heartbeat = next;
+        }
+        if (changed)
+        {
+            Changed?.Invoke();
+        }
+        return changed;
+    }
+
+    private bool _grantedAny;
 
     /// <summary>Two heartbeat intervals: one missed heartbeat is tolerated, two are not.</summary>
     public TimeSpan StaleAfter => Heartbeat * 2;
+
+    private TimeSpan StaleAfterLocked => _heartbeat * 2;
 
     /// <summary>Raised (outside the lock) when a state change should be redrawn.</summary>
     public event Action? Changed;
@@ -136,12 +184,12 @@ public sealed class WatchState
     {
         lock (_lock)
         {
-            if (_status != WatchStatus.Live || _lastHeard is not { } last || _time.GetElapsedTime(last) < StaleAfter)
+            if (_status != WatchStatus.Live || _lastHeard is not { } last || _time.GetElapsedTime(last) < StaleAfterLocked)
             {
                 return false;
             }
             _status = WatchStatus.Stale;
-            _reason = $"nothing heard for {StaleAfter.TotalSeconds:0} s (2 heartbeat intervals)";
+            _reason = $"nothing heard for {StaleAfterLocked.TotalSeconds:0} s (2 heartbeat intervals)";
             _staleSince = _time.GetUtcNow();
         }
         Changed?.Invoke();
@@ -187,7 +235,7 @@ public sealed class WatchState
     {
         lock (_lock)
         {
-            return new WatchSnapshot(_status, _reason, _lastHeardAt, _staleSince, Heartbeat, [.. _mailboxes.Values], _time.GetUtcNow());
+            return new WatchSnapshot(_status, _reason, _lastHeardAt, _staleSince, _heartbeat, [.. _mailboxes.Values], _time.GetUtcNow());
         }
     }
 }

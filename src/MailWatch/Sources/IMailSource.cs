@@ -37,6 +37,9 @@ internal interface IUpdateSink
 
     /// <summary>A sign of life without counts.</summary>
     void Alive();
+
+    /// <summary>The notifier said which heartbeat interval it granted for <paramref name="mailbox"/>'s subscription.</summary>
+    void HeartbeatGranted(string mailbox, TimeSpan granted);
 }
 
 /// <summary>A source could not connect or subscribe (exit code 3 in <c>--once</c>).</summary>

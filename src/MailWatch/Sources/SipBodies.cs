@@ -21,7 +21,8 @@ internal static class SipBodies
             $"{{\"mailbox\": {JsonSerializer.Serialize(mailbox)}, \"depth\": \"{(subtree ? "infinity" : "1")}\", \"heartbeat\": {(long)heartbeat.TotalSeconds}}}"));
 
     /// <summary>What one NOTIFY body says.</summary>
-    public sealed record Reading(MailboxUpdate? Update, bool Stale, string? Error);
+    /// <param name="Heartbeat">The interval the notifier granted, when an <c>initial</c> mail-event body says so (docs/sip.md).</param>
+    public sealed record Reading(MailboxUpdate? Update, bool Stale, string? Error, TimeSpan? Heartbeat = null);
 
     /// <summary>
     /// Reads a NOTIFY body. <paramref name="subscribedMailbox"/> names the counts of a
@@ -70,9 +71,10 @@ internal static class SipBodies
             return new Reading(null, false, "mail-event body: mailbox " + (error ?? "missing"));
         }
         var stale = MailEventNotifyBody.IsStale(body);
+        var granted = kind == "initial" ? MailEventNotifyBody.GrantedHeartbeat(body) : null;
         if (totals is not { } t || path.IsRoot)
         {
-            return new Reading(null, stale, null); // account-level event, or nothing known yet
+            return new Reading(null, stale, null, granted); // account-level event, or nothing known yet
         }
         var updateKind = kind switch
         {
@@ -81,7 +83,7 @@ internal static class SipBodies
             "initial" => UpdateKind.Initial,
             _ => UpdateKind.Current,
         };
-        return new Reading(new MailboxUpdate(path.ToString(), t.Messages, t.Unseen, t.UidNext, t.UidValidity, updateKind), stale, null);
+        return new Reading(new MailboxUpdate(path.ToString(), t.Messages, t.Unseen, t.UidNext, t.UidValidity, updateKind), stale, null, granted);
     }
 
     private static Reading ReadSummary(ReadOnlySpan<byte> body, string mailbox)

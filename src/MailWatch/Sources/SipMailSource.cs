@@ -226,6 +226,10 @@ internal sealed class SipMailSource : IMailSource
             {
                 _source._logger.LogWarning("NOTIFY from {Pna}: {Error}", _source.Pna, error);
             }
+            if (reading.Heartbeat is { } granted)
+            {
+                _sink.HeartbeatGranted(entry.Mailbox, granted);
+            }
             if (reading.Update is { } update && PubsubProtocol.IsWatched(update.Mailbox, _source._options.Mailboxes, _source._options.Subtree))
             {
                 _sink.Update(update);

@@ -118,8 +118,13 @@ internal sealed class XmppMailSource(MailWatchOptions options, string service, I
                 var node = PubsubProtocol.Node(mailbox);
                 if (subscribe)
                 {
-                    await RequestAsync(IqType.Set, PubsubProtocol.Subscribe(node, client.BoundJid.ToString(), source._options.Subtree, source._options.Heartbeat),
+                    var subscribed = await RequestAsync(IqType.Set, PubsubProtocol.Subscribe(node, client.BoundJid.ToString(), source._options.Subtree, source._options.Heartbeat),
                         $"subscribe to {node}", cancellationToken).ConfigureAwait(false);
+                    // XEP-0060 §6.3.7: the PNA returns the options it granted, the heartbeat clamped.
+                    if (GrantedHeartbeat.FromSubscribeReply(subscribed.Payload) is { } granted)
+                    {
+                        sink.HeartbeatGranted(mailbox, granted);
+                    }
                     lock (_subscribed)
                     {
                         _subscribed.Add(node);

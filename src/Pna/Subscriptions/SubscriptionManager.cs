@@ -72,6 +72,16 @@ public sealed partial class SubscriptionManager
     public Subscription? Get(long id) => _active.TryGet(id, out var s) ? s : null;
 
     /// <summary>
+    /// The heartbeat interval a subscription with <paramref name="filter"/> actually gets (the request
+    /// clamped to Pna:Heartbeats:Min..Max), null without heartbeats: what transports tell the subscriber.
+    /// </summary>
+    public TimeSpan? GrantedHeartbeat(SubscriptionFilter filter)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        return filter.Heartbeat is { } requested ? _heartbeats.Grant(requested) : null;
+    }
+
+    /// <summary>
     /// Authorizes, stores and activates a subscription, then hands its transport an Initial
     /// notification with the current totals of the subscribed mailbox (INBOX for the account root).
     /// </summary>
@@ -240,6 +250,9 @@ public interface IHeartbeats
     void Add(Subscription subscription);
 
     void Remove(Subscription subscription);
+
+    /// <summary>The interval a subscriber asking for <paramref name="requested"/> is granted (without a scheduler: as asked).</summary>
+    TimeSpan Grant(TimeSpan requested) => requested;
 }
 
 /// <summary>Subscriptions that asked for a heartbeat interval join the <see cref="Heartbeats.HeartbeatScheduler"/>.</summary>
@@ -254,4 +267,7 @@ internal sealed class SchedulerHeartbeats(Heartbeats.HeartbeatScheduler schedule
     }
 
     public void Remove(Subscription subscription) => scheduler.Remove(subscription);
+
+    // Pna:Heartbeats:Min..Max (docs/configuration.md).
+    public TimeSpan Grant(TimeSpan requested) => scheduler.Clamp(requested);
 }

@@ -63,6 +63,29 @@ public class MailEventBodiesTests
     }
 
     [Fact]
+    public void The_initial_body_can_carry_the_granted_heartbeat()
+    {
+        var body = MailEventNotifyBody.Encode(1, "initial", MailboxPath.Inbox, new MailboxTotals(3, 1, 4, 7), null, TimeSpan.FromSeconds(10));
+        Assert.Contains("\"heartbeat\":10", Encoding.UTF8.GetString(body), StringComparison.Ordinal);
+        Assert.Equal(TimeSpan.FromSeconds(10), MailEventNotifyBody.GrantedHeartbeat(body));
+        Assert.True(MailEventNotifyBody.TryDecode(body, out var seq, out var kind, out var totals, out var error), error);
+        Assert.Equal((1L, "initial", new MailboxTotals(3, 1, 4, 7)), (seq, kind, totals!.Value));
+        Assert.Null(MailEventNotifyBody.GrantedHeartbeat(MailEventNotifyBody.Encode(1, "initial", MailboxPath.Inbox, null, null)));
+    }
+
+    [Theory]
+    [InlineData("""{"sequence":1,"kind":"initial","mailbox":"INBOX","heartbeat":0}""")]
+    [InlineData("""{"sequence":1,"kind":"initial","mailbox":"INBOX","heartbeat":86401}""")]
+    [InlineData("""{"sequence":1,"kind":"initial","mailbox":"INBOX","heartbeat":"10"}""")]
+    [InlineData("""{"sequence":1,"kind":"initial","mailbox":"INBOX","heartbeat":1.5}""")]
+    [InlineData("""[10]""")]
+    [InlineData("""{"heartbeat":""")]
+    public void A_missing_or_malformed_heartbeat_is_not_a_grant(string json)
+    {
+        Assert.Null(MailEventNotifyBody.GrantedHeartbeat(Encoding.UTF8.GetBytes(json)));
+    }
+
+    [Fact]
     public void A_snapshot_keeps_sequence_mailbox_and_totals_drops_the_event_and_marks_stale()
     {
         var e = new MailEvent

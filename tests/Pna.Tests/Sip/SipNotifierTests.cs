@@ -368,6 +368,7 @@ public class SipNotifierTests
         Assert.Equal(MailEventNotifyBody.MediaType, initial.ContentType);
         Assert.True(MailEventNotifyBody.TryDecode(initial.Body.Span, out var seq, out var kind, out var totals, out _));
         Assert.Equal((1L, "initial", new MailboxTotals(3, 1, 4, 1)), (seq, kind, totals!.Value));
+        Assert.Equal(TimeSpan.FromSeconds(120), MailEventNotifyBody.GrantedHeartbeat(initial.Body.Span)); // docs/sip.md: the granted interval
         Send(notifier, TestSubscriber.Answer(initial, 200), ua);
 
         var e = new MailEvent { Type = MailEventType.MessageNew, Account = s.Filter.Account, Mailbox = MailboxPath.Inbox, Uidset = "4", Totals = new MailboxTotals(4, 2, 5, 1) };
@@ -382,6 +383,7 @@ public class SipNotifierTests
         var beat = await NextNotify(2);
         Assert.True(MailEventNotifyBody.TryDecode(beat.Body.Span, out seq, out kind, out totals, out _));
         Assert.Equal((3L, "heartbeat", 4u), (seq, kind, totals!.Value.Messages));
+        Assert.Null(MailEventNotifyBody.GrantedHeartbeat(beat.Body.Span)); // only the initial body says it
     }
 
     [Fact]

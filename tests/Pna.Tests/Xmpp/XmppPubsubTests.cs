@@ -295,6 +295,32 @@ public sealed class XmppPubsubTests : IAsyncLifetime
         Assert.Equal(0, _host.Subscriptions.Count);
     }
 
+    [Fact]
+    public async Task Subscribe_and_options_return_the_granted_heartbeat_not_the_requested_one()
+    {
+        // Pna:Heartbeats:Min is 10 s by default: a request for 5 s is clamped up (XEP-0060 §6.3.7 reply).
+        var reply = await RequestAsync(IqType.Set, Juliet, Subscribe("mail_events", "romeo@example.net", ("pna#heartbeat", ["5"])));
+        Assert.Equal(IqType.Result, reply.Type);
+        Assert.NotNull(reply.Payload!.Element(Ps + "subscription"));
+        var granted = reply.Payload.Element(Ps + "options");
+        Assert.NotNull(granted);
+        Assert.Equal("romeo@example.net", (string?)granted.Attribute("jid"));
+        Assert.True(PubsubSubscribeOptions.TryParse(granted.Element(X + "x")!, out var inReply, out var error), error);
+        Assert.Equal(TimeSpan.FromSeconds(10), inReply.Heartbeat);
+
+        var options = await RequestAsync(IqType.Get, Juliet, new XElement(Ps + "pubsub", new XElement(Ps + "options", new XAttribute("node", "mail_events"), new XAttribute("jid", "romeo@example.net"))));
+        Assert.True(PubsubSubscribeOptions.TryParse(options.Payload!.Element(Ps + "options")!.Element(X + "x")!, out var read, out error), error);
+        Assert.Equal(TimeSpan.FromSeconds(10), read.Heartbeat);
+
+        // Already subscribed (§6.1.6): the same answer. Without a heartbeat: none granted.
+        var again = await RequestAsync(IqType.Set, Juliet, Subscribe("mail_events", "romeo@example.net", ("pna#heartbeat", ["5"])));
+        Assert.True(PubsubSubscribeOptions.TryParse(again.Payload!.Element(Ps + "options")!.Element(X + "x")!, out var second, out error), error);
+        Assert.Equal(TimeSpan.FromSeconds(10), second.Heartbeat);
+        var none = await RequestAsync(IqType.Set, Juliet, Subscribe("mail_events/INBOX", "romeo@example.net"));
+        Assert.True(PubsubSubscribeOptions.TryParse(none.Payload!.Element(Ps + "options")!.Element(X + "x")!, out var noHeartbeat, out error), error);
+        Assert.Null(noHeartbeat.Heartbeat);
+    }
+
     [Theory]
     [InlineData("service-unavailable", "cancel", 0)]
     [InlineData("item-not-found", "cancel", 0)]

@@ -22,6 +22,9 @@ public interface ISipSubscriptionHost
 
     /// <summary>Live subscriptions (restored ones included), to take back the notifier's own after a restart.</summary>
     IReadOnlyList<Subscription> Snapshot();
+
+    /// <summary>The heartbeat interval the subscription really gets (Pna:Heartbeats:Min..Max); without a scheduler, as asked.</summary>
+    TimeSpan? GrantedHeartbeat(SubscriptionFilter filter) => filter?.Heartbeat;
 }
 
 /// <summary>The real host: the <see cref="SubscriptionManager"/> and the <see cref="MailboxStateStore"/>.</summary>
@@ -31,6 +34,8 @@ internal sealed class PnaSubscriptionHost(SubscriptionManager manager, MailboxSt
         manager.SubscribeAsync(subscriber, filter, transport, transportState, expires, cancellationToken);
 
     public bool Refresh(long id, DateTimeOffset expires) => manager.Refresh(id, expires);
+
+    public TimeSpan? GrantedHeartbeat(SubscriptionFilter filter) => manager.GrantedHeartbeat(filter);
 
     public bool UpdateTransportState(long id, string state) => manager.UpdateTransportState(id, state);
 

@@ -802,8 +802,11 @@ public sealed partial class SipNotifier : INotificationTransport
         {
             request.Headers.Add(SipHeaderNames.ContentType, MailEventType);
             request.Body = notification is { } n
-                ? MailEventNotifyBody.Encode(n.Sequence, KindName(n.Kind), n.Mailbox, n.Totals, n.Event)
-                : MailEventNotifyBody.Encode(0, "initial", dialog.Subscription?.Filter.Mailbox ?? MailboxPath.Root, null, null);
+                // docs/sip.md: the initial body says which heartbeat interval was granted.
+                ? MailEventNotifyBody.Encode(n.Sequence, KindName(n.Kind), n.Mailbox, n.Totals, n.Event,
+                    n.Kind == NotificationKind.Initial ? _host.GrantedHeartbeat(n.Subscription.Filter) : null)
+                : MailEventNotifyBody.Encode(0, "initial", dialog.Subscription?.Filter.Mailbox ?? MailboxPath.Root, null, null,
+                    dialog.Subscription is { } subscription ? _host.GrantedHeartbeat(subscription.Filter) : null);
             return request;
         }
         request.Headers.Add(SipHeaderNames.ContentType, SummaryType);

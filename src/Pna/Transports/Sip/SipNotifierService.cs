@@ -1,5 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using System.Threading.Channels;
+using Aggregators.EventModel;
 using Aggregators.Pna.State;
 using Aggregators.Pna.Subscriptions;
 using Aggregators.Sip.Transport;
@@ -164,6 +165,8 @@ public static class SipNotifierServiceCollectionExtensions
         public EventModel.MailboxTotals? CurrentTotals(EventModel.AccountId account, EventModel.MailboxPath mailbox) => Host.CurrentTotals(account, mailbox);
 
         public IReadOnlyList<Subscription> Snapshot() => Host.Snapshot();
+
+        public TimeSpan? GrantedHeartbeat(SubscriptionFilter filter) => Host.GrantedHeartbeat(filter);
     }
 
     private sealed class SipNotifierOptionsValidator : IValidateOptions<SipNotifierOptions>

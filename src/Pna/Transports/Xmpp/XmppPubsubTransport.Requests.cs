@@ -390,7 +390,7 @@ public sealed partial class XmppPubsubTransport
                 Manager.Unsubscribe(existing, "access revoked: " + from.Bare + " re-subscribed without a grant");
                 return Error(iq, StanzaErrorCondition.Forbidden, text: "no grant gives " + from.Bare + " access to " + node);
             }
-            return iq.CreateResult(SubscriptionElement(node, jid, existing));
+            return SubscribedResult(iq, node, jid, existing);
         }
         var filter = new SubscriptionFilter
         {
@@ -418,7 +418,7 @@ public sealed partial class XmppPubsubTransport
             return Error(iq, StanzaErrorCondition.Forbidden, text: "no grant gives " + from.Bare + " access to " + node);
         }
         Index(subscription.Id, target);
-        return iq.CreateResult(SubscriptionElement(node, jid, subscription.Id));
+        return SubscribedResult(iq, node, jid, subscription.Id);
     }
 
     private static XElement SubscriptionElement(string node, Jid jid, long id) =>
@@ -465,10 +465,7 @@ public sealed partial class XmppPubsubTransport
         }
         if (iq.Type == IqType.Get)
         {
-            return iq.CreateResult(new XElement(Ps + "pubsub", new XElement(Ps + "options",
-                new XAttribute("node", node), new XAttribute("jid", jid.ToString()),
-                new XAttribute("subid", id.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                subscription.Filter.ToSubscribeOptions().ToForm())));
+            return iq.CreateResult(new XElement(Ps + "pubsub", GrantedOptions(node, jid, id, subscription.Filter)));
         }
         if (options.Element(XName.Get("x", PubsubNamespaces.DataForms)) is not { } form)
         {
