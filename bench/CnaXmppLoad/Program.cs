@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Text;
 using Aggregators.Cna.Hosting;
 using Aggregators.Pna.Hosting;
+using static Aggregators.Bench.LoadTools;
 
 // CNA XMPP load: Prosody (example.com + example.net) + the PNA's component events.example.com +
 // the CNA's events.example.net + S raw c2s subscribers of the CNA, E events; then the PNA is
@@ -194,95 +195,3 @@ static async Task WaitConnectedAsync(HttpClient http) => await WaitUntilAsync(as
         return false;
     }
 }, "the PNA's component to connect");
-
-static string Ndjson(int first, int count, ref uint messages)
-{
-    var sb = new StringBuilder();
-    for (var i = 0; i < count; i++)
-    {
-        messages++;
-        sb.Append(CultureInfo.InvariantCulture, $"{{\"event\":\"MessageNew\",\"id\":\"e{first + i}\",\"account\":\"juliet@example.com\",\"mailbox\":\"INBOX\",\"uidset\":\"{messages}\",")
-          .Append(CultureInfo.InvariantCulture, $"\"totals\":{{\"messages\":{messages},\"unseen\":{messages},\"uidnext\":{messages + 1},\"uidvalidity\":1}}}}\n");
-    }
-    return sb.ToString();
-}
-
-static async Task PostAsync(HttpClient http, string body)
-{
-    using var response = await http.PostAsync("/v1/events", new StringContent(body, Encoding.UTF8, "application/x-ndjson"));
-    if (!response.IsSuccessStatusCode)
-    {
-        throw new InvalidOperationException($"ingest: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-    }
-}
-
-// utime + stime of a process (fields 14 and 15 of /proc/<pid>/stat), in seconds.
-static double CpuSeconds(int pid)
-{
-    var stat = File.ReadAllText($"/proc/{pid}/stat");
-    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-    var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-    return ticks / 100.0; // USER_HZ is 100 on Linux
-}
-
-static int FreePort()
-{
-    using var l = new TcpListener(IPAddress.Loopback, 0);
-    l.Start();
-    return ((IPEndPoint)l.LocalEndpoint).Port;
-}
-
-static Process Start(string file, string[] arguments, string log)
-{
-    var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-    foreach (var a in arguments)
-    {
-        psi.ArgumentList.Add(a);
-    }
-    var p = Process.Start(psi)!;
-    var writer = new StreamWriter(log, append: true) { AutoFlush = true };
-    p.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (writer) { writer.WriteLine(e.Data); } } };
-    p.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (writer) { writer.WriteLine(e.Data); } } };
-    p.BeginOutputReadLine();
-    p.BeginErrorReadLine();
-    return p;
-}
-
-static async Task RunAsync(string file, string[] arguments, CancellationToken ct)
-{
-    using var p = Process.Start(new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false })!;
-    var output = p.StandardOutput.ReadToEndAsync(ct);
-    var errors = p.StandardError.ReadToEndAsync(ct);
-    await p.WaitForExitAsync(ct);
-    if (p.ExitCode != 0)
-    {
-        throw new InvalidOperationException($"{file} failed: {await output}{await errors}");
-    }
-}
-
-static async Task WaitPortAsync(int port) => await WaitUntilAsync(async () =>
-{
-    try
-    {
-        using var c = new TcpClient();
-        await c.ConnectAsync(IPAddress.Loopback, port);
-        return true;
-    }
-    catch (SocketException)
-    {
-        return false;
-    }
-}, $"port {port}");
-
-static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
-{
-    var deadline = Stopwatch.StartNew();
-    while (!await condition())
-    {
-        if (deadline.Elapsed > (timeout ?? TimeSpan.FromSeconds(60)))
-        {
-            throw new TimeoutException("timed out waiting for " + what);
-        }
-        await Task.Delay(20);
-    }
-}
