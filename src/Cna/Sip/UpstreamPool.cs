@@ -244,11 +244,12 @@ internal sealed partial class UpstreamPool : IDisposable
             {
                 continue;
             }
-            if (_time.GetElapsedTime(upstream.LastHeard, now) <= upstream.Target.Heartbeat * 2)
+            // Two intervals of the PNA's granted heartbeat: it may have clamped the one asked (docs/cna.md).
+            if (_time.GetElapsedTime(upstream.LastHeard, now) <= upstream.Interval * 2)
             {
                 continue;
             }
-            LogSilent(upstream.Key.Resource, upstream.Target.Heartbeat.TotalSeconds * 2);
+            LogSilent(upstream.Key.Resource, upstream.Interval.TotalSeconds * 2);
             upstream.LastHeard = now;
             attempt.Abandon(new SipSubscriptionEnd(SipSubscriptionEndKind.Timeout, Reason: "silent"));
         }

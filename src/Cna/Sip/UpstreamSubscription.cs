@@ -49,6 +49,7 @@ internal enum UpstreamFirstAnswer
 internal sealed class UpstreamSubscription(UpstreamKey key, UpstreamTarget target, ILocalNotifier notifier)
 {
     private readonly List<LocalDialog> _locals = [];
+    private long _grantedTicks; // read by the watchdog's thread
 
     public Lock Gate { get; } = new();
     public UpstreamKey Key { get; } = key;
@@ -74,6 +75,25 @@ internal sealed class UpstreamSubscription(UpstreamKey key, UpstreamTarget targe
 
     /// <summary>Set when the PNA refused or revoked for good: the reason local subscriptions end with (RFC 6665 §4.1.3).</summary>
     public SipSubscriptionEnd? Refusal { get; set; }
+
+    /// <summary>
+    /// The heartbeat interval the PNA granted (mail-event: <c>"heartbeat"</c> in its <c>initial</c>
+    /// body, docs/sip.md); null until it said so (an older PNA never does).
+    /// </summary>
+    public TimeSpan? Granted => Volatile.Read(ref _grantedTicks) is > 0 and var ticks ? new TimeSpan(ticks) : null;
+
+    /// <summary>
+    /// How often the PNA is heard from at least: the granted interval, else the one asked
+    /// (message-summary: the refresh interval). The watchdog allows two of these.
+    /// </summary>
+    public TimeSpan Interval => Granted ?? Target.Heartbeat;
+
+    /// <summary>
+    /// The heartbeat interval the CNA grants its local subscribers (docs/cna.md): none unless they
+    /// asked for one (the key has one); else every heartbeat of the PNA is passed on, so the PNA's
+    /// interval. Said in every <c>initial</c> body a local subscriber gets.
+    /// </summary>
+    public TimeSpan? LocalHeartbeat => Key.Heartbeat is null ? null : Interval;
 
     public CancellationTokenSource Stop { get; } = new();
     public bool Closed { get; set; }
@@ -130,6 +150,20 @@ internal sealed class UpstreamSubscription(UpstreamKey key, UpstreamTarget targe
         }
         var body = notification.Body.ToArray();
         var type = notification.ContentType ?? (IsMailEvent ? MailEventNotifyBody.MediaType : MessageSummary.MediaType);
+        string? kind = null;
+        if (IsMailEvent && MailEventNotifyBody.TryDecode(body, out _, out kind, out _, out _) && kind == "initial")
+        {
+            // docs/sip.md: the PNA's initial body says the interval it granted.
+            if (MailEventNotifyBody.GrantedHeartbeat(body) is { } granted)
+            {
+                Volatile.Write(ref _grantedTicks, granted.Ticks);
+            }
+            // The locals hear what the CNA grants them, not what the PNA granted the CNA.
+            if (MailEventNotifyBody.TrySnapshot(body, stale: false, LocalHeartbeat, out var local))
+            {
+                body = local!;
+            }
+        }
         bool wasStale;
         LocalDialog[] locals;
         lock (Gate)
@@ -141,8 +175,7 @@ internal sealed class UpstreamSubscription(UpstreamKey key, UpstreamTarget targe
             Stale = false;
             locals = [.. _locals];
         }
-        if (IsMailEvent && Key.Heartbeat is null && !wasStale
-            && MailEventNotifyBody.TryDecode(body, out _, out var kind, out _, out _) && kind == "heartbeat")
+        if (IsMailEvent && Key.Heartbeat is null && !wasStale && kind == "heartbeat")
         {
             return;
         }
@@ -211,13 +244,13 @@ internal sealed class UpstreamSubscription(UpstreamKey key, UpstreamTarget targe
         {
             return body is null ? null : new LocalState(type!, body);
         }
-        if (body is not null && MailEventNotifyBody.TrySnapshot(body, stale, out var snapshot))
+        if (body is not null && MailEventNotifyBody.TrySnapshot(body, stale, LocalHeartbeat, out var snapshot))
         {
             return new LocalState(MailEventNotifyBody.MediaType, snapshot!);
         }
         // Nothing from the PNA yet: an empty snapshot, stale.
         var empty = MailEventNotifyBody.Encode(0, "initial", EventModel.MailboxPath.Root, null, null);
-        MailEventNotifyBody.TrySnapshot(empty, stale: true, out var marked);
+        MailEventNotifyBody.TrySnapshot(empty, stale: true, LocalHeartbeat, out var marked);
         return new LocalState(MailEventNotifyBody.MediaType, marked!);
     }
 }

@@ -70,6 +70,30 @@ internal static class PubsubWire
             new XAttribute("subid", subId), new XAttribute("subscription", state)));
 
     /// <summary>
+    /// A subscribe reply with the granted options beside the subscription (XEP-0060 §6.3.7), as
+    /// the PNA answers (docs/xmpp.md): <c>&lt;subscription/&gt;&lt;options node jid subid&gt;form&lt;/options&gt;</c>.
+    /// </summary>
+    public static XElement SubscribedWithOptions(string node, Jid jid, string subId, PubsubSubscribeOptions granted)
+    {
+        var pubsub = SubscriptionElement(node, jid, subId);
+        pubsub.Add(OptionsElement(node, jid, subId, granted));
+        return pubsub;
+    }
+
+    /// <summary>The options of a subscription as options retrieval returns them (XEP-0060 §6.3.2).</summary>
+    public static XElement OptionsElement(string node, Jid jid, string subId, PubsubSubscribeOptions options) =>
+        new(Ps + "options", new XAttribute("node", node), new XAttribute("jid", jid.ToString()), new XAttribute("subid", subId), options.ToForm());
+
+    /// <summary>
+    /// The heartbeat a PNA granted, from the options beside the subscription in its subscribe reply
+    /// (XEP-0060 §6.3.7); null when it sent none, the form does not parse, or it grants none (0).
+    /// </summary>
+    public static TimeSpan? GrantedHeartbeat(XElement? pubsub) =>
+        pubsub?.Element(Ps + "options")?.Element(X + "x") is { } form && PubsubSubscribeOptions.TryParse(form, out var granted, out _)
+            ? granted.Heartbeat
+            : null;
+
+    /// <summary>
     /// An XEP-0060 §4.3 event notification: <c>items/item</c> with the payload, and the SHIM
     /// headers SubID and Collection (the subscribed node) as the PNA sends them.
     /// </summary>

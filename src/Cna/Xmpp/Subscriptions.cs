@@ -60,6 +60,15 @@ internal sealed class UpstreamSubscription
 
     public string? SubId { get; set; }
 
+    /// <summary>
+    /// The heartbeat interval the PNA granted: <c>pna#heartbeat</c> in the options beside the
+    /// subscription in its subscribe reply (XEP-0060 §6.3.7, docs/xmpp.md); null until it said so.
+    /// </summary>
+    public TimeSpan? Granted { get; set; }
+
+    /// <summary>How often the PNA is heard from at least: the granted interval, else the one asked. The watchdog allows two.</summary>
+    public TimeSpan Interval => Granted ?? Key.Heartbeat;
+
     /// <summary>When the PNA last accepted a subscribe of it (for the periodic refresh).</summary>
     public DateTimeOffset LastSubscribed { get; set; }
 
@@ -97,6 +106,14 @@ internal sealed class LocalSubscription(long id, Jid subscriber, Jid service, st
     public string Node { get; } = node;
 
     public PubsubSubscribeOptions Options { get; } = options;
+
+    /// <summary>
+    /// The options as the CNA grants them (docs/cna-xmpp.md §4): the requested ones with
+    /// <c>pna#heartbeat</c> the interval at which the CNA really sends this subscriber heartbeats:
+    /// none when it asked none, else the upstream subscription's, since every upstream heartbeat is
+    /// passed on to a subscriber that asked for heartbeats. Guarded by the proxy's lock.
+    /// </summary>
+    public PubsubSubscribeOptions Granted => Options with { Heartbeat = Options.Heartbeat is null ? null : Upstream.Interval };
 
     public UpstreamSubscription Upstream { get; } = upstream;
 

@@ -250,8 +250,8 @@ public sealed partial class XmppProxy
         {
             if (_localsByKey.TryGetValue((jid, service, node), out var existing))
             {
-                // §6.1.6: already subscribed: the existing subscription is the answer.
-                return iq.CreateResult(PubsubWire.SubscriptionElement(node, jid, existing.SubId));
+                // §6.1.6: already subscribed: the existing subscription (and its granted options, §6.3.7) is the answer.
+                return iq.CreateResult(PubsubWire.SubscribedWithOptions(node, jid, existing.SubId, existing.Granted));
             }
             if (_localsPerUser.GetValueOrDefault(jid.Bare) >= _options.MaxSubscriptionsPerUser)
             {
@@ -287,7 +287,8 @@ public sealed partial class XmppProxy
                 return iq.CreateError(failure ?? StanzaError.Of(StanzaErrorCondition.ItemNotFound));
             }
             // The result, then the last item, both under the lock: no notification overtakes them.
-            Send(iq.CreateResult(emptyResult ? null : PubsubWire.SubscriptionElement(node, jid, local.SubId)));
+            // §6.3.7: the options granted beside the subscription, pna#heartbeat as the CNA will send them.
+            Send(iq.CreateResult(emptyResult ? null : PubsubWire.SubscribedWithOptions(node, jid, local.SubId, local.Granted)));
             local.Answered = true;
             if (local.Upstream.Cached is { } cached)
             {
@@ -343,9 +344,10 @@ public sealed partial class XmppProxy
         }
         if (iq.Type == IqType.Get)
         {
-            return iq.CreateResult(new XElement(Ps + "pubsub", new XElement(Ps + "options",
-                new XAttribute("node", node), new XAttribute("jid", jid.ToString()), new XAttribute("subid", local.SubId),
-                local.Options.ToForm())));
+            lock (_gate)
+            {
+                return iq.CreateResult(new XElement(Ps + "pubsub", PubsubWire.OptionsElement(node, jid, local.SubId, local.Granted)));
+            }
         }
         if (options.Element(PubsubWire.X + "x") is not { } form)
         {

@@ -119,6 +119,7 @@ public sealed partial class XmppProxy
         lock (_gate)
         {
             upstream.SubId = (string?)subscription?.Attribute("subid");
+            upstream.Granted = PubsubWire.GrantedHeartbeat(reply.Payload);
             upstream.Confirmed = true;
             upstream.RetryForever = true;
             if (upstream.State != UpstreamState.Active)
@@ -332,7 +333,8 @@ public sealed partial class XmppProxy
                 {
                     continue;
                 }
-                if (now - upstream.LastHeard > 2 * upstream.Key.Heartbeat)
+                // Two intervals of the granted heartbeat: the PNA may have clamped the one asked.
+                if (now - upstream.LastHeard > 2 * upstream.Interval)
                 {
                     upstream.State = UpstreamState.Resubscribing;
                     MarkStale(upstream);

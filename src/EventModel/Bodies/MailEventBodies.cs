@@ -213,7 +213,14 @@ public static class MailEventNotifyBody
     /// the CNA has not heard from the PNA for two heartbeat intervals (absent means fresh). False
     /// when <paramref name="utf8"/> is not a mail-event NOTIFY body.
     /// </summary>
-    public static bool TrySnapshot(ReadOnlySpan<byte> utf8, bool stale, out byte[]? snapshot)
+    public static bool TrySnapshot(ReadOnlySpan<byte> utf8, bool stale, out byte[]? snapshot) =>
+        TrySnapshot(utf8, stale, heartbeat: null, out snapshot);
+
+    /// <summary>
+    /// As above, with <paramref name="heartbeat"/> as the snapshot's <c>"heartbeat"</c> (the interval
+    /// the CNA itself grants its local subscriber, docs/cna.md) in place of the cached body's.
+    /// </summary>
+    public static bool TrySnapshot(ReadOnlySpan<byte> utf8, bool stale, TimeSpan? heartbeat, out byte[]? snapshot)
     {
         snapshot = null;
         try
@@ -231,7 +238,7 @@ public static class MailEventNotifyBody
             {
                 totals = t;
             }
-            var body = Encode(sequence, "initial", mailbox, totals, null);
+            var body = Encode(sequence, "initial", mailbox, totals, null, heartbeat);
             snapshot = stale ? [.. body.AsSpan(0, body.Length - 1), .. ",\"stale\":true}"u8] : body;
             return true;
         }

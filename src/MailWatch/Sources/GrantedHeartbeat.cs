@@ -17,7 +17,7 @@ internal static class GrantedHeartbeat
 
     /// <summary>
     /// The granted interval in a subscribe reply's <c>&lt;pubsub/&gt;</c>; null when the notifier
-    /// does not say (an older PNA, a CNA, no options) or grants no heartbeat (<c>0</c>).
+    /// does not say (an older PNA or CNA, no options) or grants no heartbeat (<c>0</c>).
     /// </summary>
     public static TimeSpan? FromSubscribeReply(XElement? pubsub)
     {

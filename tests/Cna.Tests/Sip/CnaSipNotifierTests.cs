@@ -3,6 +3,8 @@ using System.Net;
 using System.Text;
 using System.Threading.Channels;
 using Aggregators.Cna.Sip;
+using Aggregators.EventModel;
+using Aggregators.EventModel.Bodies;
 using Aggregators.Sip;
 using Aggregators.Sip.Auth;
 using Aggregators.Sip.Dialogs;
@@ -73,7 +75,39 @@ public sealed class CnaSipNotifierTests : IAsyncDisposable
         var ok = WithExpires(SipResponse.CreateFor(request, 200, toTag: dialog.Id.LocalTag), 600);
         ok.Headers.Set(SipHeaderNames.Contact, $"<sip:pna@{_pnaSide.Transport.LocalEndPoint}>");
         _ = tx.SendResponseAsync(ok);
+        if (request.Event?.EventType == MailEventNotifyBody.EventPackage)
+        {
+            NotifyMailEvent(dialog, Initial(request));
+            return;
+        }
         Notify(dialog, "active;expires=600", "Messages-Waiting: yes\r\nMessage-Account: sip:juliet@example.com\r\nText-Message: 2/3 (0/0)\r\n");
+    }
+
+    /// <summary>This PNA's minimum heartbeat: it clamps what the CNA asks to at least this (as Pna:Heartbeats:Min).</summary>
+    private const int PnaMinHeartbeat = 3;
+
+    /// <summary>The scripted PNA's initial mail-event body: 2 unseen of 5, and the heartbeat it grants (docs/sip.md).</summary>
+    private static byte[] Initial(SipRequest subscribe)
+    {
+        Assert.True(MailEventFilterBody.TryParse(subscribe.Body.Span, out var filter, out var error), error);
+        var granted = filter!.Heartbeat is { } asked ? TimeSpan.FromSeconds(Math.Max(asked.TotalSeconds, PnaMinHeartbeat)) : (TimeSpan?)null;
+        return MailEventNotifyBody.Encode(1, "initial", MailboxPath.Inbox, new MailboxTotals(5, 2, 6, 1), null, granted);
+    }
+
+    private void NotifyMailEvent(SipDialog dialog, byte[] body)
+    {
+        SipRequest notify;
+        lock (dialog)
+        {
+            notify = dialog.CreateRequest(SipMethods.Notify);
+        }
+        notify.Headers.Prepend(SipHeaderNames.Via, new SipVia("UDP", "127.0.0.1", _pnaSide.Transport.LocalEndPoint.Port) { Branch = SipTransactionKey.NewBranch() }.ToString());
+        notify.Headers.Set(SipHeaderNames.Contact, $"<sip:pna@{_pnaSide.Transport.LocalEndPoint}>");
+        notify.Event = new SipEvent(MailEventNotifyBody.EventPackage);
+        notify.SubscriptionState = SipSubscriptionState.Parse("active;expires=600"u8.ToArray());
+        notify.ContentType = MailEventNotifyBody.MediaType;
+        notify.Body = body;
+        _pnaSide.Transactions.SendRequest(notify, _pnaSide.Transport, _cnaSide.Transport.LocalEndPoint);
     }
 
     private static SipResponse WithExpires(SipResponse r, uint expires)
@@ -101,7 +135,8 @@ public sealed class CnaSipNotifierTests : IAsyncDisposable
         _pnaSide.Transactions.SendRequest(notify, _pnaSide.Transport, _cnaSide.Transport.LocalEndPoint);
     }
 
-    private (SipSubscription Subscription, ConcurrentQueue<SipNotification> Notifies, Func<SipSubscriptionEnd?> End) Subscribe(string user, string password = "pw", string resource = "sip:juliet@example.com")
+    private (SipSubscription Subscription, ConcurrentQueue<SipNotification> Notifies, Func<SipSubscriptionEnd?> End) Subscribe(string user, string password = "pw", string resource = "sip:juliet@example.com",
+        string? mailEventFilter = null)
     {
         var notifies = new ConcurrentQueue<SipNotification>();
         SipSubscriptionEnd? end = null;
@@ -109,7 +144,10 @@ public sealed class CnaSipNotifierTests : IAsyncDisposable
         {
             RequestUri = SipUri.Parse(resource),
             From = SipNameAddress.Parse($"<sip:{user}@example.net>"),
-            Event = "message-summary",
+            Event = mailEventFilter is null ? "message-summary" : MailEventNotifyBody.EventPackage,
+            Accept = mailEventFilter is null ? MessageSummary.MediaType : MailEventNotifyBody.MediaType,
+            ContentType = mailEventFilter is null ? null : MailEventFilterBody.MediaType,
+            Body = mailEventFilter is null ? ReadOnlyMemory<byte>.Empty : Encoding.UTF8.GetBytes(mailEventFilter),
             Transport = _localSide.Transport,
             Destination = _cnaSide.Transport.LocalEndPoint,
             Credentials = new DigestClient(user, password),
@@ -187,6 +225,35 @@ public sealed class CnaSipNotifierTests : IAsyncDisposable
         // so after two silent intervals the watchdog subscribes again.
         await Until(() => _upstream.Count >= 2, "a new SUBSCRIBE after two silent heartbeat intervals");
         Assert.Null(a.End());
+    }
+
+    [Fact]
+    public async Task A_local_mail_event_subscriber_is_told_the_heartbeat_the_cna_sends_it_not_the_one_it_asked()
+    {
+        // Asked 1 s: the CNA asks the PNA for 1 s, the PNA grants 3 s and the CNA passes on every
+        // heartbeat, so 3 s. Asked 5 s: 5 s. Asked none: the CNA's own 1 s watchdog heartbeat is
+        // not passed on, so nothing is said.
+        var fast = Subscribe("romeo", mailEventFilter: """{"mailbox":"INBOX","depth":"1","heartbeat":1}""");
+        var slow = Subscribe("mercutio", mailEventFilter: """{"mailbox":"INBOX","depth":"1","heartbeat":5}""");
+        var none = Subscribe("romeo", mailEventFilter: """{"mailbox":"INBOX","depth":"1"}""");
+        await Until(() => !fast.Notifies.IsEmpty && !slow.Notifies.IsEmpty && !none.Notifies.IsEmpty, "three first NOTIFYs");
+        Assert.Equal(3, _cna.UpstreamCount);
+        Assert.Equal(TimeSpan.FromSeconds(PnaMinHeartbeat), MailEventNotifyBody.GrantedHeartbeat(fast.Notifies.First().Body.Span));
+        Assert.Equal(TimeSpan.FromSeconds(5), MailEventNotifyBody.GrantedHeartbeat(slow.Notifies.First().Body.Span));
+        Assert.Null(MailEventNotifyBody.GrantedHeartbeat(none.Notifies.First().Body.Span));
+        Assert.Contains("\"unseen\":2", Encoding.UTF8.GetString(none.Notifies.First().Body.Span), StringComparison.Ordinal);
+
+        // The PNA's own initial NOTIFYs (as after each refresh) are passed on with the CNA's value, not the PNA's.
+        var counts = new[] { fast.Notifies.Count, slow.Notifies.Count, none.Notifies.Count };
+        foreach (var (subscribe, dialog) in _upstream)
+        {
+            NotifyMailEvent(dialog, Initial(subscribe));
+        }
+        await Until(() => fast.Notifies.Count > counts[0] && slow.Notifies.Count > counts[1] && none.Notifies.Count > counts[2], "the passed-on initial NOTIFYs");
+        Assert.Equal(TimeSpan.FromSeconds(PnaMinHeartbeat), MailEventNotifyBody.GrantedHeartbeat(fast.Notifies.Last().Body.Span));
+        Assert.Equal(TimeSpan.FromSeconds(5), MailEventNotifyBody.GrantedHeartbeat(slow.Notifies.Last().Body.Span));
+        Assert.Null(MailEventNotifyBody.GrantedHeartbeat(none.Notifies.Last().Body.Span));
+        Assert.All(_upstream, u => Assert.NotNull(MailEventNotifyBody.GrantedHeartbeat(Initial(u.Subscribe))));
     }
 
     public async ValueTask DisposeAsync()

@@ -105,11 +105,24 @@ internal sealed class ProxyHarness : IAsyncDisposable
         throw new TimeoutException($"nothing matching was sent within {maxSeconds} s of test time");
     }
 
-    /// <summary>Answers a subscribe (XEP-0060 §6.1.2) as the PNA does.</summary>
-    public ValueTask AnswerSubscribeAsync(Iq request, string subId = "17") =>
-        FromServerAsync(request.CreateResult(new XElement(Ps + "pubsub", new XElement(Ps + "subscription",
-            new XAttribute("node", (string)request.Payload!.Element(Ps + "subscribe")!.Attribute("node")!),
-            new XAttribute("jid", request.From!.ToString()), new XAttribute("subid", subId), new XAttribute("subscription", "subscribed")))).Element);
+    /// <summary>
+    /// Answers a subscribe (XEP-0060 §6.1.2) as the PNA does; with <paramref name="grantedHeartbeat"/>,
+    /// the granted options beside the subscription (§6.3.7) say that heartbeat.
+    /// </summary>
+    public ValueTask AnswerSubscribeAsync(Iq request, string subId = "17", TimeSpan? grantedHeartbeat = null)
+    {
+        var node = (string)request.Payload!.Element(Ps + "subscribe")!.Attribute("node")!;
+        var pubsub = new XElement(Ps + "pubsub", new XElement(Ps + "subscription",
+            new XAttribute("node", node),
+            new XAttribute("jid", request.From!.ToString()), new XAttribute("subid", subId), new XAttribute("subscription", "subscribed")));
+        if (grantedHeartbeat is { } granted
+            && PubsubSubscribeOptions.TryParse(request.Payload!.Element(Ps + "options")!.Element(XName.Get("x", "jabber:x:data"))!, out var asked, out _))
+        {
+            pubsub.Add(new XElement(Ps + "options", new XAttribute("node", node), new XAttribute("jid", request.From!.ToString()),
+                new XAttribute("subid", subId), (asked with { Heartbeat = granted }).ToForm()));
+        }
+        return FromServerAsync(request.CreateResult(pubsub).Element);
+    }
 
     /// <summary>Answers an items request with the totals.</summary>
     public ValueTask AnswerItemsAsync(Iq request, MailboxTotals totals, string mailbox = "INBOX") =>

@@ -112,4 +112,17 @@ public class MailEventBodiesTests
         Assert.False(MailEventNotifyBody.TrySnapshot("""{"kind":"event"}"""u8, stale: true, out _));
         Assert.False(MailEventNotifyBody.IsStale("[1]"u8));
     }
+
+    [Fact]
+    public void A_snapshot_says_the_heartbeat_it_is_given_in_place_of_the_cached_one()
+    {
+        // The PNA granted 10 s; the CNA tells its local subscriber 30 s, or nothing (docs/cna.md).
+        var body = MailEventNotifyBody.Encode(3, "initial", MailboxPath.Inbox, new MailboxTotals(2, 1, 3, 9), null, TimeSpan.FromSeconds(10));
+        Assert.True(MailEventNotifyBody.TrySnapshot(body, stale: false, TimeSpan.FromSeconds(30), out var local));
+        Assert.Equal("""{"sequence":3,"kind":"initial","mailbox":"INBOX","heartbeat":30,"totals":{"messages":2,"unseen":1,"uidnext":3,"uidvalidity":9}}""", Encoding.UTF8.GetString(local!));
+        Assert.Equal(TimeSpan.FromSeconds(30), MailEventNotifyBody.GrantedHeartbeat(local));
+        Assert.True(MailEventNotifyBody.TrySnapshot(body, stale: true, heartbeat: null, out var none));
+        Assert.Null(MailEventNotifyBody.GrantedHeartbeat(none));
+        Assert.True(MailEventNotifyBody.IsStale(none));
+    }
 }

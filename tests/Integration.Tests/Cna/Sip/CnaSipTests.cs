@@ -79,6 +79,38 @@ public sealed class CnaSipTests
     }
 
     [Fact]
+    public async Task Mail_event_subscribers_are_told_the_heartbeat_the_cna_sends_them()
+    {
+        var dir = RequiredPeer.TempDirectory("cna-sip-heartbeat");
+        var settings = SipCna.TrustingPna();
+        settings["Pna:Heartbeats:Min"] = "00:00:03"; // the PNA clamps what the CNA asks to at least 3 s
+        await using var pna = await SipPna.StartAsync(dir, TestPorts.Next(), settings);
+        await pna.MailboxChangedAsync(messages: 5, unseen: 2);
+        await using var cna = await SipCna.StartAsync(dir, TestPorts.Next(), pna.Port);
+        await using var ua = new RawSubscriberUa();
+
+        // Asked 1 s: asked upstream as is, granted 3 s, every PNA heartbeat passed on: 3. Asked 5: 5.
+        // Asked none: the CNA's own 3 s heartbeat is for its watchdog and not passed on: nothing said.
+        var fast = ua.Subscribe(cna.EndPoint, "user01", SipCna.LocalPassword, package: "mail-event", filter: """{"mailbox":"INBOX","depth":"1","heartbeat":1}""");
+        var slow = ua.Subscribe(cna.EndPoint, "user02", SipCna.LocalPassword, package: "mail-event", filter: """{"mailbox":"INBOX","depth":"1","heartbeat":5}""");
+        var none = ua.Subscribe(cna.EndPoint, "user03", SipCna.LocalPassword, package: "mail-event", filter: """{"mailbox":"INBOX","depth":"1"}""");
+        static bool Fresh(RawSubscriberUa.Watch w) => w.Notifies.FirstOrDefault() is { } n && !MailEventNotifyBody.IsStale(n.Body.Span);
+        await Until(() => Fresh(fast) && Fresh(slow) && Fresh(none), "three fresh first NOTIFYs");
+        Assert.Equal(TimeSpan.FromSeconds(3), MailEventNotifyBody.GrantedHeartbeat(fast.Notifies.First().Body.Span));
+        Assert.Equal(TimeSpan.FromSeconds(5), MailEventNotifyBody.GrantedHeartbeat(slow.Notifies.First().Body.Span));
+        Assert.Null(MailEventNotifyBody.GrantedHeartbeat(none.Notifies.First().Body.Span));
+        Assert.Equal(3, pna.Subscriptions.Snapshot().Count);
+
+        // The heartbeats come, and the upstream subscription that asked 1 s (granted 3 s) is not judged
+        // silent meanwhile: the watchdog allows two granted intervals, not two asked ones.
+        await Until(() => fast.Notifies.Skip(1).Any(n => MailEventNotifyBody.TryDecode(n.Body.Span, out _, out var kind, out _, out _) && kind == "heartbeat"),
+            "a heartbeat passed on");
+        Assert.All(fast.Notifies, n => Assert.False(MailEventNotifyBody.IsStale(n.Body.Span)));
+        Assert.Equal(0, cna.Notifier.Pool.Resubscribes);
+        Assert.All(none.Notifies, n => Assert.Null(MailEventNotifyBody.GrantedHeartbeat(n.Body.Span)));
+    }
+
+    [Fact]
     public async Task The_last_local_subscriber_leaving_ends_the_upstream_subscription()
     {
         var dir = RequiredPeer.TempDirectory("cna-sip-leave");

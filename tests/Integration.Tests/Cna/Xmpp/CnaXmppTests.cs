@@ -194,6 +194,78 @@ public sealed class CnaXmppTests : IClassFixture<CnaXmppPeers>
         }
     }
 
+    [Fact]
+    public async Task Local_subscribers_are_told_the_heartbeat_the_cna_sends_them_in_the_subscribe_reply_and_options()
+    {
+        var prosody = _peers.Prosody;
+        // This PNA clamps heartbeats to at least 3 s; the CNA's own (watchdog) heartbeat is 4 s.
+        var settings = new Dictionary<string, string>(PnaSettings) { ["Pna:Heartbeats:Min"] = "00:00:03" };
+        var pna = await PnaXmppHost.StartAsync(RequiredPeer.TempDirectory("cna-xmpp-pna"), prosody.ComponentPort, ProsodyServer.Secret, extra: settings);
+        CnaXmppHost? cna = null;
+        var users = new List<RawXmppClient>();
+        try
+        {
+            await pna.MessageNewAsync("juliet@example.com", "INBOX", 3, 1, 4);
+            cna = await CnaXmppHost.StartAsync(RequiredPeer.TempDirectory("cna-xmpp-cna"), prosody.ComponentPort, ProsodyServer.Secret, TimeSpan.FromSeconds(4));
+            for (var i = 0; i < 3; i++)
+            {
+                users.Add(await RawXmppClient.ConnectAsync(prosody.C2sPort, "u" + i, "example.net", "pw", CancellationToken.None));
+            }
+
+            // Asked 1 s: the CNA asks 1 s upstream, the PNA grants 3 s, every heartbeat is passed on: 3.
+            // Asked 10 s: the CNA's 4 s subscription is shared and its heartbeats passed on: 4. None: 0.
+            int?[] asked = [1, 10, null];
+            int[] told = [3, 4, 0];
+            for (var i = 0; i < users.Count; i++)
+            {
+                var reply = await users[i].IqAsync("set", Account, SubscribeWithHeartbeat(users[i].BareJid, asked[i]), Wait);
+                Assert.Equal("result", (string?)reply.Attribute("type"));
+                Assert.Equal(told[i], GrantedHeartbeat(reply));
+                Assert.Equal(XmppPayloadKind.Initial, (await users[i].NextNotificationAsync(Wait)).Kind);
+                var options = await users[i].IqAsync("get", Account,
+                    $"<pubsub xmlns='http://jabber.org/protocol/pubsub'><options node='{Inbox}' jid='{users[i].BareJid}'/></pubsub>", Wait);
+                Assert.Equal(told[i], GrantedHeartbeat(options));
+            }
+            Assert.Equal(2, UpstreamSubscriptions(pna));
+
+            // And heartbeats do come to the subscriber that asked for them.
+            var beat = await users[0].NextNotificationAsync(Wait);
+            Assert.Equal((XmppPayloadKind.Heartbeat, false), (beat.Kind, beat.Stale));
+        }
+        catch (Exception ex) when (ex is TimeoutException or Xunit.Sdk.XunitException)
+        {
+            throw new InvalidOperationException(ex.Message + "\nProsody log:\n" + prosody.Log(), ex);
+        }
+        finally
+        {
+            foreach (var user in users)
+            {
+                await user.DisposeAsync();
+            }
+            if (cna is not null)
+            {
+                await cna.DisposeAsync();
+            }
+            await pna.DisposeAsync();
+        }
+    }
+
+    private static string SubscribeWithHeartbeat(string jid, int? seconds) =>
+        $"<pubsub xmlns='http://jabber.org/protocol/pubsub'><subscribe node='{Inbox}' jid='{jid}'/><options>"
+        + new PubsubSubscribeOptions(SubscriptionDepth.One, EventTypeSet.All, seconds is { } s ? TimeSpan.FromSeconds(s) : null).ToSubmitForm()
+        + "</options></pubsub>";
+
+    /// <summary>pna#heartbeat in the options of a reply (XEP-0060 §6.3.7 / §6.3.2); -1 when it has none.</summary>
+    private static int GrantedHeartbeat(System.Xml.Linq.XElement reply)
+    {
+        System.Xml.Linq.XNamespace ps = "http://jabber.org/protocol/pubsub";
+        System.Xml.Linq.XNamespace x = "jabber:x:data";
+        return reply.Descendants(ps + "options").SingleOrDefault()?.Element(x + "x") is { } form
+            && PubsubSubscribeOptions.TryParse(form, out var granted, out _)
+                ? (int)(granted.Heartbeat?.TotalSeconds ?? 0)
+                : -1;
+    }
+
     /// <summary>Waits until romeo and every raw subscriber received a notification matching <paramref name="condition"/> (others are skipped).</summary>
     private static async Task EveryoneSeesAsync(SlixmppClient romeo, IReadOnlyList<RawXmppClient> raw, Func<XmppMailEventPayload, bool> condition)
     {
