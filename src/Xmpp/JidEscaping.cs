@@ -5,19 +5,28 @@ namespace Aggregators.Xmpp;
 /// <summary>
 /// XEP-0106 JID escaping: maps a name whose characters a localpart may not carry (RFC 7622 §3.3.1
 /// excludes <c>" &amp; ' / : &lt; &gt; @</c>, and space by PRECIS) to a valid localpart and back,
-/// e.g. <c>o'brien</c> ↔ <c>o\27brien</c>. A backslash is escaped (<c>\5c</c>) only where it
-/// starts one of the escape sequences (§4.2), so <c>c:\net</c> → <c>c\3a\net</c>.
+/// e.g. <c>o'brien</c> ↔ <c>o\27brien</c>. The one implementation: the PNA names accounts with it,
+/// the CNA its remote accounts (docs/cna-xmpp.md §2).
+/// <list type="bullet">
+/// <item>Sequences are lowercase and case is significant (XEP-0106 §3.1): only <c>\20 \22 \26 \27
+/// \2f \3a \3c \3e \40 \5c</c> are unescaped; <c>\2F</c> is not a sequence and stays (§4.1 rule 3).</item>
+/// <item>A backslash is escaped (<c>\5c</c>) only where it starts a sequence (§4.1 rule 7, §4.2 step
+/// 3, and §4.3: <c>foo\bar</c> is not modified), so <c>c:\net</c> → <c>c\3a\net</c>. (The §5.1 table
+/// shows <c>c\3a\5cnet</c>, which contradicts §4.3; both unescape to the same name.) It is also
+/// escaped before an uppercase sequence such as <c>\2F</c>: localparts are case-mapped (RFC 7622
+/// §3.3.1, <see cref="Jid"/> lowercases them), which would turn it into <c>\2f</c>, a <c>/</c>.</item>
+/// </list>
 /// </summary>
 public static class JidEscaping
 {
-    // §4.2 table, in the lowercase hex the XEP writes.
+    // §3.2 table, in the lowercase hex the XEP writes.
     private const string Escaped = " \"&'/:<>@\\";
 
     private static string Sequence(char c) => "\\" + ((int)c).ToString("x2", System.Globalization.CultureInfo.InvariantCulture);
 
-    /// <summary>True when <paramref name="s"/> at <paramref name="i"/> is <c>\</c> followed by one of the §4.2 sequences.</summary>
-    private static bool IsSequenceAt(string s, int i) =>
-        i + 2 < s.Length && s[i] == '\\' && Escaped.Any(c => string.CompareOrdinal(s, i, Sequence(c), 0, 3) == 0);
+    /// <summary>True when <paramref name="s"/> at <paramref name="i"/> is <c>\</c> followed by one of the §3.2 sequences.</summary>
+    private static bool IsSequenceAt(string s, int i, StringComparison comparison) =>
+        i + 2 < s.Length && s[i] == '\\' && Escaped.Any(c => string.Compare(s, i, Sequence(c), 0, 3, comparison) == 0);
 
     /// <summary>Escapes <paramref name="name"/> for use as a localpart.</summary>
     public static string Escape(string name)
@@ -27,7 +36,7 @@ public static class JidEscaping
         for (var i = 0; i < name.Length; i++)
         {
             var c = name[i];
-            if (c == '\\' ? IsSequenceAt(name, i) : Escaped.Contains(c, StringComparison.Ordinal))
+            if (c == '\\' ? IsSequenceAt(name, i, StringComparison.OrdinalIgnoreCase) : Escaped.Contains(c, StringComparison.Ordinal))
             {
                 sb.Append(Sequence(c));
             }
@@ -39,7 +48,7 @@ public static class JidEscaping
         return sb.ToString();
     }
 
-    /// <summary>The name an escaped localpart stands for (other backslashes are kept as they are).</summary>
+    /// <summary>The name an escaped localpart stands for (other backslashes, and uppercase look-alikes, are kept as they are).</summary>
     public static string Unescape(string localpart)
     {
         ArgumentNullException.ThrowIfNull(localpart);
@@ -50,7 +59,7 @@ public static class JidEscaping
         var sb = new StringBuilder(localpart.Length);
         for (var i = 0; i < localpart.Length; i++)
         {
-            if (IsSequenceAt(localpart, i))
+            if (IsSequenceAt(localpart, i, StringComparison.Ordinal))
             {
                 sb.Append((char)Convert.ToInt32(localpart.Substring(i + 1, 2), 16));
                 i += 2;

@@ -29,10 +29,56 @@ public class ResultSetAndEscapingTests
         Assert.Equal(localpart, Jid.Create(localpart, "events.example.com").Local);
     }
 
+    [Theory]
+    // XEP-0106 §5.2-5.7: an email, SIP, IM address, IMPS and IRC user parts.
+    [InlineData("here's_a_wild_&_/cr%zy/_address", @"here\27s_a_wild_\26_\2fcr%zy\2f_address")]
+    [InlineData("here's_a_wild_&_/cr%zy/_address_for:<wv>(\"IMPS\")", @"here\27s_a_wild_\26_\2fcr%zy\2f_address_for\3a\3cwv\3e(\22IMPS\22)")]
+    [InlineData(@"\3and\2is\5cool", @"\5c3and\2is\5c5cool")]
+    [InlineData(@"somenick!user""&'/:<>\3address", @"somenick!user\22\26\27\2f\3a\3c\3e\5c3address")]
+    // §4.3: partial and invalid sequences are modified neither way.
+    [InlineData(@"\2plus\2is\4", @"\2plus\2is\4")]
+    [InlineData(@"foo\bar", @"foo\bar")]
+    [InlineData(@"foob\41r", @"foob\41r")]
+    public void The_xep_examples_escape_and_unescape_as_written(string name, string localpart)
+    {
+        Assert.Equal(localpart, JidEscaping.Escape(name));
+        Assert.Equal(name, JidEscaping.Unescape(localpart));
+    }
+
+    [Theory]
+    [InlineData(@"a\2Fb", @"a\5c2Fb")]
+    [InlineData(@"x\3Ay", @"x\5c3Ay")]
+    [InlineData(@"\5C", @"\5c5C")]
+    [InlineData(@"D\27Artagnan", @"D\5c27Artagnan")]
+    public void Uppercase_look_alikes_are_no_sequences_but_their_backslash_is_escaped(string name, string escaped)
+    {
+        // §3.1: CASE IS SIGNIFICANT; §4.1 rule 3: only the specified sequences are unescaped.
+        if (!name.Contains("\\27", StringComparison.Ordinal))
+        {
+            Assert.Equal(name, JidEscaping.Unescape(name));
+        }
+        // Escaping guards the backslash, so the localpart's case mapping cannot make a sequence of it.
+        Assert.Equal(escaped, JidEscaping.Escape(name));
+        Assert.Equal(name, JidEscaping.Unescape(escaped));
+        Assert.Equal(name.ToLowerInvariant(), JidEscaping.Unescape(Jid.Create(escaped, "example.com").Local!));
+    }
+
+    [Fact]
+    public void After_the_localpart_case_mapping_a_name_unescapes_to_its_lowercase_never_to_another_character()
+    {
+        var chars = Gen.Elements('a', 'Z', '0', ' ', '"', '&', '\'', '/', ':', '<', '>', '@', '\\', '2', '5', 'c', 'C', 'f', 'F', 'a', 'A', '3');
+        var names = chars.ListOf().Select(l => new string([.. l])).Where(s => s.Length is > 0 and < 100 && s.Trim().Length == s.Length);
+        Prop.ForAll(Arb.From(names), name =>
+        {
+            var local = Jid.Create(JidEscaping.Escape(name), "events.example.com").Local!;
+            Assert.Equal(name.ToLowerInvariant(), JidEscaping.Unescape(local));
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(500));
+    }
+
     [Fact]
     public void Any_name_escapes_to_a_valid_localpart_that_unescapes_back()
     {
-        var chars = Gen.Elements('a', 'Z', '0', '.', '-', ' ', '"', '&', '\'', '/', ':', '<', '>', '@', '\\', '2', '5', 'c', 'f', 'é');
+        var chars = Gen.Elements('a', 'Z', '0', '.', '-', ' ', '"', '&', '\'', '/', ':', '<', '>', '@', '\\', '2', '5', 'c', 'f', 'F', 'C', 'é');
         var names = chars.ListOf().Select(l => new string([.. l])).Where(s => s.Length is > 0 and < 200 && s.Trim().Length == s.Length);
         Prop.ForAll(Arb.From(names), name =>
         {

@@ -1,5 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Text;
 using Aggregators.EventModel;
 using Aggregators.Xmpp;
 
@@ -11,7 +10,8 @@ namespace Aggregators.Cna.Xmpp;
 /// <c>juliet\40example.com@events.example.net</c> (its address as a localpart, escaped per
 /// XEP-0106); node names are the PNA's (<c>mail_events</c>, <c>mail_events/INBOX</c>). The
 /// account's domain picks the route (<c>example.com</c> → <c>events.example.com</c>), where the
-/// PNA serves it as <c>juliet@events.example.com</c> (docs/xmpp.md).
+/// PNA serves it as <c>juliet@events.example.com</c> (docs/xmpp.md). Both escape with
+/// <see cref="JidEscaping"/>, so the CNA and the PNA always agree on a local part.
 /// </summary>
 public sealed class RemoteAccounts
 {
@@ -43,7 +43,7 @@ public sealed class RemoteAccounts
     public bool IsUpstream(Jid jid) => _mailDomainByService.ContainsKey(jid.Domain);
 
     /// <summary>The CNA JID of a remote account: <c>juliet\40example.com@events.example.net</c>.</summary>
-    public Jid LocalJidOf(AccountId account) => Jid.Create(Escape(account.Value), Domain.Domain);
+    public Jid LocalJidOf(AccountId account) => Jid.Create(JidEscaping.Escape(account.Value), Domain.Domain);
 
     /// <summary>The account a CNA JID names; false when it names none or its domain is not routed.</summary>
     public bool TryAccountOf(Jid localJid, out AccountId account)
@@ -51,7 +51,7 @@ public sealed class RemoteAccounts
         ArgumentNullException.ThrowIfNull(localJid);
         account = default;
         return localJid.Local is not null && localJid.Resource is null && localJid.Domain == Domain.Domain
-            && Unescape(localJid.Local) is var text && text.Contains('@', StringComparison.Ordinal)
+            && JidEscaping.Unescape(localJid.Local) is var text && text.Contains('@', StringComparison.Ordinal)
             && AccountId.TryParse(text, out account, out _) && account.Domain is { } d && _serviceByMailDomain.ContainsKey(d);
     }
 
@@ -66,7 +66,7 @@ public sealed class RemoteAccounts
         try
         {
             // The PNA escapes a local part a JID cannot carry the same way (XEP-0106: o'brien → o\27brien).
-            service = Jid.Create(Escape(account.LocalPart), serviceDomain);
+            service = Jid.Create(JidEscaping.Escape(account.LocalPart), serviceDomain);
             return true;
         }
         catch (JidFormatException)
@@ -81,63 +81,6 @@ public sealed class RemoteAccounts
         ArgumentNullException.ThrowIfNull(upstream);
         account = default;
         return upstream.Local is not null && _mailDomainByService.TryGetValue(upstream.Domain, out var mailDomain)
-            && AccountId.TryParse(Unescape(upstream.Local) + "@" + mailDomain, out account, out _);
-    }
-
-    // XEP-0106 §4: the ten characters a localpart cannot hold, and '\' itself before one of the sequences.
-    private const string Escapable = " \"&'/:<>@";
-
-    /// <summary>XEP-0106 §4.2 escaping of a localpart.</summary>
-    public static string Escape(string text)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        var sb = new StringBuilder(text.Length + 8);
-        for (var i = 0; i < text.Length; i++)
-        {
-            var c = text[i];
-            if (Escapable.Contains(c, StringComparison.Ordinal) || (c == '\\' && IsEscapeSequence(text, i)))
-            {
-                sb.Append('\\').Append(((int)c).ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
-            }
-            else
-            {
-                sb.Append(c);
-            }
-        }
-        return sb.ToString();
-    }
-
-    /// <summary>XEP-0106 §4.3 unescaping: each <c>\XX</c> of the ten sequences back to its character; anything else stays.</summary>
-    public static string Unescape(string text)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        if (!text.Contains('\\', StringComparison.Ordinal))
-        {
-            return text;
-        }
-        var sb = new StringBuilder(text.Length);
-        for (var i = 0; i < text.Length; i++)
-        {
-            if (text[i] == '\\' && IsEscapeSequence(text, i))
-            {
-                sb.Append((char)Convert.ToInt32(text.Substring(i + 1, 2), 16));
-                i += 2;
-            }
-            else
-            {
-                sb.Append(text[i]);
-            }
-        }
-        return sb.ToString();
-    }
-
-    private static bool IsEscapeSequence(string text, int backslash)
-    {
-        if (backslash + 2 >= text.Length)
-        {
-            return false;
-        }
-        var hex = text.AsSpan(backslash + 1, 2);
-        return hex is "20" or "22" or "26" or "27" or "2f" or "2F" or "3a" or "3A" or "3c" or "3C" or "3e" or "3E" or "40" or "5c" or "5C";
+            && AccountId.TryParse(JidEscaping.Unescape(upstream.Local) + "@" + mailDomain, out account, out _);
     }
 }
