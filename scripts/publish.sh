@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Publishes the PNA, the CNA and the standalone IMAP bridge for a plain-process install
-# (docs/deployment.md, deploy/systemd/):
+# Publishes the PNA, the CNA, the standalone IMAP bridge and pna-alert (the Sieve alert hook,
+# docs/alerts.md) for a plain-process install (docs/deployment.md, deploy/systemd/):
 #   scripts/publish.sh                         framework-dependent (needs the ASP.NET Core 10 runtime)
 #   scripts/publish.sh --self-contained        also self-contained for linux-x64 (no runtime needed)
 #   scripts/publish.sh --self-contained --rid linux-arm64 --out /tmp/pub
-# Output: <out>/{pna,cna,imapbridge} and, self-contained, <out>/<rid>/{pna,cna,imapbridge}.
+# Output: <out>/{pna,cna,imapbridge,pna-alert} and, self-contained, <out>/<rid>/{…the same}.
+# pna-alert keeps its native launcher (Aggregators.SieveAlert): Dovecot's Sieve wrapper execs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,18 +17,21 @@ while [ $# -gt 0 ]; do
     --self-contained) self_contained=1 ;;
     --rid) rid=$2; shift ;;
     --out) out=$2; shift ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "publish.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
 done
 
-projects=(pna:src/Pna/Pna.csproj cna:src/Cna/Cna.csproj imapbridge:src/ImapBridge/ImapBridge.csproj)
+projects=(pna:src/Pna/Pna.csproj cna:src/Cna/Cna.csproj imapbridge:src/ImapBridge/ImapBridge.csproj
+          pna-alert:src/SieveAlert/SieveAlert.csproj)
 
 for p in "${projects[@]}"; do
   name=${p%%:*} project=${p#*:}
   echo "publish.sh: $name (framework-dependent) -> $out/$name"
-  dotnet publish "$project" -c Release --nologo -v quiet -o "$out/$name" -p:UseAppHost=false
+  apphost=false
+  [ "$name" = pna-alert ] && apphost=true # run as a program by Sieve, not with "dotnet x.dll"
+  dotnet publish "$project" -c Release --nologo -v quiet -o "$out/$name" -p:UseAppHost=$apphost
 done
 
 if [ "$self_contained" = 1 ]; then

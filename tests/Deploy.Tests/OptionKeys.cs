@@ -1,6 +1,7 @@
 using Aggregators.Cna.Hosting;
 using Aggregators.ImapBridge;
 using Aggregators.ImapBridge.Delivery;
+using Aggregators.Pna.Alerts;
 using Aggregators.Pna.Authorization;
 using Aggregators.Pna.Heartbeats;
 using Aggregators.Pna.Hosting;
@@ -25,6 +26,7 @@ public static class OptionKeys
         (XmppPubsubOptions.SectionName, typeof(XmppPubsubOptions)),
         (SipNotifierOptions.SectionName, typeof(SipNotifierOptions)),
         (HeartbeatOptions.SectionName, typeof(HeartbeatOptions)),
+        (AlertOptions.SectionName, typeof(AlertOptions)),
         (GrantPolicyOptions.SectionName, typeof(GrantPolicyOptions)),
         (ImapAclOptions.SectionName, typeof(ImapAclOptions)),
         (BridgeOptions.SectionName, typeof(BridgeOptions)),

@@ -7,6 +7,10 @@ public static class Repository
 
     public static string PathOf(string relative) => Path.GetFullPath(Path.Combine(Root, relative));
 
+    /// <summary>True when a checked-out file may be executed by anyone (a script a program runs; git keeps the mode).</summary>
+    public static bool IsExecutable(string relative) =>
+        OperatingSystem.IsWindows() || (File.GetUnixFileMode(PathOf(relative)) & UnixFileMode.OtherExecute) != 0;
+
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
