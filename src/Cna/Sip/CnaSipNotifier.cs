@@ -5,6 +5,7 @@ using Aggregators.EventModel;
 using Aggregators.EventModel.Bodies;
 using Aggregators.Sip;
 using Aggregators.Sip.Auth;
+using Aggregators.Sip.Dns;
 using Aggregators.Sip.Dialogs;
 using Aggregators.Sip.Subscriptions;
 using Aggregators.Sip.Transactions;
@@ -58,9 +59,7 @@ public sealed partial class CnaSipNotifier : ILocalNotifier, IDisposable
         _authorizer = new CnaSipAuthorizer(options.Authorization);
         if (options.DnsSrv)
         {
-            var server = options.DnsServer.Length == 0 ? DnsSrvResolver.SystemServer()
-                : IPEndPoint.TryParse(options.DnsServer, out var e) ? (e.Port == 0 ? new IPEndPoint(e.Address, 53) : e) : DnsSrvResolver.SystemServer();
-            _srv = new DnsSrvResolver(server, time);
+            _srv = new DnsSrvResolver(DnsSrvResolver.ServerFrom(options.DnsServer), time);
         }
         Pool = new UpstreamPool(_subscriber, _transports, options, time, logger);
     }

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Aggregators.Cna.Sip;
+using Aggregators.Sip.Dns;
 using FsCheck;
 using FsCheck.Fluent;
 

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Aggregators.Cna.Sip;
+namespace Aggregators.Sip.Dns;
 
 /// <summary>One SRV record (RFC 2782): where a service of a domain runs.</summary>
 public sealed record SrvRecord(ushort Priority, ushort Weight, ushort Port, string Target, TimeSpan Ttl);
@@ -226,14 +226,19 @@ public static class DnsSrvMessage
 }
 
 /// <summary>
-/// Finds a domain's PNA by DNS (RFC 3263 §4.2 without NAPTR): <c>_sip._udp.&lt;domain&gt;</c>, then
-/// <c>_sip._tcp.&lt;domain&gt;</c>; the chosen target's address by the system resolver. Answers are
-/// cached for their TTL (at least 30 s).
+/// SRV lookups for SIP (RFC 3263 §4 without NAPTR, RFC 2782), shared by the CNA (finding a
+/// domain's PNA) and the PNA's alert sender (finding a target's or proxy's server). Queries go over
+/// UDP to one server (no TCP retry of a truncated answer); answers, empty ones included, are
+/// cached for their TTL (at least 30 s). Target names are resolved by the system resolver.
 /// </summary>
-internal sealed class DnsSrvResolver(IPEndPoint server, TimeProvider time)
+public sealed class DnsSrvResolver(IPEndPoint server, TimeProvider time)
 {
-    private readonly Dictionary<string, (IPEndPoint Target, string Transport, DateTimeOffset Until)> _cache = new(StringComparer.OrdinalIgnoreCase);
+    private static readonly TimeSpan MinimumTtl = TimeSpan.FromSeconds(30);
+    private readonly Dictionary<string, (List<SrvRecord> Records, DateTimeOffset Until)> _cache = new(StringComparer.OrdinalIgnoreCase);
     private readonly Lock _gate = new();
+
+    /// <summary>How long one query waits for its answer.</summary>
+    public TimeSpan QueryTimeout { get; init; } = TimeSpan.FromSeconds(3);
 
     /// <summary>The first nameserver of /etc/resolv.conf, else 127.0.0.1:53.</summary>
     public static IPEndPoint SystemServer()
@@ -255,41 +260,76 @@ internal sealed class DnsSrvResolver(IPEndPoint server, TimeProvider time)
         return new IPEndPoint(IPAddress.Loopback, 53);
     }
 
+    /// <summary>"" or "host[:port]": the server given, port 53 by default; else <see cref="SystemServer"/>.</summary>
+    public static IPEndPoint ServerFrom(string? configured) =>
+        string.IsNullOrEmpty(configured) ? SystemServer()
+        : IPEndPoint.TryParse(configured, out var e) ? (e.Port == 0 ? new IPEndPoint(e.Address, 53) : e) : SystemServer();
+
+    /// <summary>
+    /// The CNA's lookup of a domain's PNA (RFC 3263 §4.2 without NAPTR): <c>_sip._udp.&lt;domain&gt;</c>,
+    /// then <c>_sip._tcp.&lt;domain&gt;</c>; the chosen target's IPv4 address.
+    /// </summary>
     public async Task<(IPEndPoint Target, string Transport)?> ResolveAsync(string domain, CancellationToken cancellationToken)
     {
-        lock (_gate)
-        {
-            if (_cache.TryGetValue(domain, out var hit) && hit.Until > time.GetUtcNow())
-            {
-                return (hit.Target, hit.Transport);
-            }
-        }
         foreach (var transport in (string[])["udp", "tcp"])
         {
-            var records = await QueryAsync($"_sip._{transport}.{domain}", cancellationToken).ConfigureAwait(false);
-            if (DnsSrvMessage.Choose(records) is not { } chosen)
+            if (await ResolveServiceAsync($"_sip._{transport}.{domain}", cancellationToken).ConfigureAwait(false) is { } target)
             {
-                continue;
+                return (target, transport);
             }
-            var addresses = IPAddress.TryParse(chosen.Target, out var literal)
-                ? [literal]
-                : await Dns.GetHostAddressesAsync(chosen.Target, AddressFamily.InterNetwork, cancellationToken).ConfigureAwait(false);
-            if (addresses.Length == 0)
-            {
-                continue;
-            }
-            var target = new IPEndPoint(addresses[0], chosen.Port);
-            var ttl = chosen.Ttl < TimeSpan.FromSeconds(30) ? TimeSpan.FromSeconds(30) : chosen.Ttl;
-            lock (_gate)
-            {
-                _cache[domain] = (target, transport, time.GetUtcNow() + ttl);
-            }
-            return (target, transport);
         }
         return null;
     }
 
-    private async Task<List<SrvRecord>> QueryAsync(string name, CancellationToken cancellationToken)
+    /// <summary>
+    /// One service (<c>_sip._tcp.example.com</c>): the RFC 2782 choice among its records and that
+    /// target's IPv4 address (else any address); null when there is no usable record or address.
+    /// </summary>
+    public async Task<IPEndPoint?> ResolveServiceAsync(string service, CancellationToken cancellationToken)
+    {
+        if (DnsSrvMessage.Choose(await LookupAsync(service, cancellationToken).ConfigureAwait(false)) is not { } chosen)
+        {
+            return null;
+        }
+        IPAddress[] addresses;
+        try
+        {
+            addresses = IPAddress.TryParse(chosen.Target, out var literal)
+                ? [literal]
+                : await System.Net.Dns.GetHostAddressesAsync(chosen.Target, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketException)
+        {
+            return null;
+        }
+        var address = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.FirstOrDefault();
+        return address is null ? null : new IPEndPoint(address, chosen.Port);
+    }
+
+    /// <summary>The SRV records of <paramref name="name"/> (empty: none, or no answer in time), from the cache while fresh.</summary>
+    public async Task<IReadOnlyList<SrvRecord>> LookupAsync(string name, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        lock (_gate)
+        {
+            if (_cache.TryGetValue(name, out var hit) && hit.Until > time.GetUtcNow())
+            {
+                return hit.Records;
+            }
+        }
+        var (records, answered) = await QueryAsync(name, cancellationToken).ConfigureAwait(false);
+        if (answered)
+        {
+            var ttl = records.Count == 0 ? MinimumTtl : records.Min(r => r.Ttl);
+            lock (_gate)
+            {
+                _cache[name] = (records, time.GetUtcNow() + (ttl < MinimumTtl ? MinimumTtl : ttl));
+            }
+        }
+        return records;
+    }
+
+    private async Task<(List<SrvRecord> Records, bool Answered)> QueryAsync(string name, CancellationToken cancellationToken)
     {
         var id = (ushort)RandomNumberGenerator.GetInt32(ushort.MaxValue + 1);
         using var socket = new Socket(server.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
@@ -297,7 +337,7 @@ internal sealed class DnsSrvResolver(IPEndPoint server, TimeProvider time)
         await socket.SendAsync(DnsSrvMessage.BuildQuery(id, name), SocketFlags.None, cancellationToken).ConfigureAwait(false);
         var buffer = new byte[4096];
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(3));
+        timeout.CancelAfter(QueryTimeout);
         while (true)
         {
             int n;
@@ -307,11 +347,12 @@ internal sealed class DnsSrvResolver(IPEndPoint server, TimeProvider time)
             }
             catch (Exception e) when (e is OperationCanceledException or SocketException)
             {
-                return []; // no answer: treated as no record
+                cancellationToken.ThrowIfCancellationRequested();
+                return ([], false); // no answer: treated as no record, not cached
             }
             if (DnsSrvMessage.TryParseResponse(buffer.AsSpan(0, n), id, out var records, out _))
             {
-                return records;
+                return (records, true);
             }
         }
     }
