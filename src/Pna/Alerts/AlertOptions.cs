@@ -51,7 +51,7 @@ public sealed class AlertOptions
     public AlertSipOptions Sip { get; set; } = new();
 }
 
-/// <summary>Which sources and senders may alert one target (an xmpp: or sip: URI).</summary>
+/// <summary>Which sources and senders may alert one target (an xmpp:, sip: or sips: URI).</summary>
 public sealed class AlertTargetConsent
 {
     public string Target { get; set; } = "";
@@ -76,11 +76,41 @@ public sealed class AlertSipOptions
     /// <summary>Where the alert sender's own UDP socket binds (port 0: any free port).</summary>
     public string LocalAddress { get; set; } = "127.0.0.1:0";
 
-    /// <summary>"host:port" of an outbound proxy every MESSAGE is sent through (RFC 3261 §8.1.2), or empty: straight to the target's host.</summary>
+    /// <summary>
+    /// The outbound proxy every MESSAGE is sent through (RFC 3261 §8.1.2): "host[:port]" (as
+    /// <c>sip:host[:port]</c>) or a SIP URI such as <c>sip:proxy.example.com;transport=tcp</c> or
+    /// <c>sips:proxy.example.com</c>; empty: straight to the target's host. Its transport and
+    /// address are chosen as RFC 3263 §4 says (docs/alerts.md).
+    /// </summary>
     public string OutboundProxy { get; set; } = "";
 
     /// <summary>The From of each MESSAGE.</summary>
     public string From { get; set; } = "sip:alerts@localhost";
+
+    /// <summary>Look up DNS SRV records (RFC 3263 §4.1, §4.2 without NAPTR) for a next hop named by a domain without a port.</summary>
+    public bool DnsSrv { get; set; }
+
+    /// <summary>The DNS server for SRV ("address[:port]"); empty: the first nameserver of /etc/resolv.conf.</summary>
+    public string DnsServer { get; set; } = "";
+
+    /// <summary>Digest credentials (RFC 3261 §22.2, §22.3) answering a 401 or 407 of the realm they name.</summary>
+    public List<AlertSipCredential> Credentials { get; set; } = [];
+
+    /// <summary>TLS: a PEM file of the CA(s) a proxy's certificate must chain to (instead of the system store).</summary>
+    public string TlsCaFile { get; set; } = "";
+
+    /// <summary>TLS: the SHA-256 fingerprint of the one certificate accepted (64 hex digits, colons allowed).</summary>
+    public string TlsPinnedSha256 { get; set; } = "";
+}
+
+/// <summary>Digest credentials for one realm (a proxy's or a domain's); realm "*" answers any.</summary>
+public sealed class AlertSipCredential
+{
+    public string Realm { get; set; } = "";
+
+    public string Username { get; set; } = "";
+
+    public string Password { get; set; } = "";
 }
 
 internal sealed class AlertOptionsValidator : IValidateOptions<AlertOptions>
@@ -140,9 +170,36 @@ internal sealed class AlertOptionsValidator : IValidateOptions<AlertOptions>
         {
             errors.Add($"Pna:Alerts:Sip:LocalAddress '{o.Sip.LocalAddress}' is not an address:port.");
         }
-        if (o.Sip.OutboundProxy.Length > 0 && !Transports.Sip.SipAlertChannel.TryParseHostPort(o.Sip.OutboundProxy, out _, out _))
+        if (o.Sip.OutboundProxy.Length > 0 && !Transports.Sip.SipAlertRouting.TryParseProxy(o.Sip.OutboundProxy, out _, out var proxyError))
         {
-            errors.Add($"Pna:Alerts:Sip:OutboundProxy '{o.Sip.OutboundProxy}' is not host:port.");
+            errors.Add($"Pna:Alerts:Sip:OutboundProxy '{o.Sip.OutboundProxy}': {proxyError}.");
+        }
+        if (o.Sip.DnsServer.Length > 0 && !System.Net.IPEndPoint.TryParse(o.Sip.DnsServer, out _))
+        {
+            errors.Add($"Pna:Alerts:Sip:DnsServer '{o.Sip.DnsServer}' is not an address[:port].");
+        }
+        for (var i = 0; i < o.Sip.Credentials.Count; i++)
+        {
+            var c = o.Sip.Credentials[i];
+            if (string.IsNullOrWhiteSpace(c.Realm) || string.IsNullOrEmpty(c.Username) || string.IsNullOrEmpty(c.Password))
+            {
+                errors.Add($"Pna:Alerts:Sip:Credentials:{i} needs a Realm (or \"*\"), a Username and a Password.");
+            }
+        }
+        if (o.Sip.TlsCaFile.Length > 0 && !File.Exists(o.Sip.TlsCaFile))
+        {
+            errors.Add($"Pna:Alerts:Sip:TlsCaFile '{o.Sip.TlsCaFile}' does not exist.");
+        }
+        if (o.Sip.TlsPinnedSha256.Length > 0)
+        {
+            try
+            {
+                _ = Aggregators.ImapBridge.Imap.ImapTlsTrust.ParsePin(o.Sip.TlsPinnedSha256);
+            }
+            catch (ArgumentException e)
+            {
+                errors.Add($"Pna:Alerts:Sip:TlsPinnedSha256: {e.Message}.");
+            }
         }
         try
         {

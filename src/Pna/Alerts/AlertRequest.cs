@@ -35,7 +35,8 @@ public sealed class AlertTarget
     public SubscriberUri Identity { get; }
 
     /// <summary>"xmpp" or "sip".</summary>
-    public string Scheme => Identity.Scheme;
+    /// <summary>The channel that delivers it: <c>xmpp</c> or <c>sip</c> (a sips: target goes over TLS through the SIP channel).</summary>
+    public string Scheme => Identity.Scheme == "sips" ? "sip" : Identity.Scheme;
 
     /// <summary>The normalised identity, e.g. <c>xmpp:juliet@example.com</c>.</summary>
     public string Key => Identity.ToString();
@@ -58,11 +59,9 @@ public sealed class AlertTarget
         }
         var colon = text.IndexOf(':', StringComparison.Ordinal);
         var scheme = colon > 0 ? text[..colon].ToLowerInvariant() : "";
-        if (scheme is not ("xmpp" or "sip"))
+        if (scheme is not ("xmpp" or "sip" or "sips"))
         {
-            error = scheme == "sips"
-                ? "sips: targets are not supported (the alert sender sends MESSAGE over UDP); use sip:"
-                : "a target must be an xmpp: or sip: URI";
+            error = "a target must be an xmpp:, sip: or sips: URI";
             return false;
         }
         if (!SubscriberUri.TryParse(text, out var identity, out error))

@@ -169,7 +169,7 @@ public static class AlertRequestDecoder
         }
         if (!seen.Contains("targets"))
         {
-            errors.Add(new("targets", "'targets' is required: a list of xmpp: or sip: URIs"));
+            errors.Add(new("targets", "'targets' is required: a list of xmpp:, sip: or sips: URIs"));
         }
         if (!seen.Contains("text"))
         {

@@ -22,16 +22,30 @@ public sealed class KamailioProxy : IAsyncDisposable
 
     public string Log => _process.Tail();
 
-    public static async Task<KamailioProxy> StartAsync(int pnaPort)
+    public static Task<KamailioProxy> StartAsync(int pnaPort) =>
+        StartAsync("kamailio.cfg", new Dictionary<string, string> { ["PNA_PORT"] = pnaPort.ToString(CultureInfo.InvariantCulture) });
+
+    /// <summary>
+    /// The proxy for SIP alerts (Configs/kamailio/kamailio-alerts.cfg): MESSAGE over TCP or UDP on
+    /// <see cref="Port"/>, challenged with digest proxy authentication for <paramref name="user"/>
+    /// in <paramref name="realm"/>, then relayed to its Request-URI.
+    /// </summary>
+    public static Task<KamailioProxy> StartForAlertsAsync(string realm, string user, string password) =>
+        StartAsync("kamailio-alerts.cfg", new Dictionary<string, string> { ["REALM"] = realm, ["USER"] = user, ["PASSWORD"] = password });
+
+    private static async Task<KamailioProxy> StartAsync(string configuration, IReadOnlyDictionary<string, string> values)
     {
         var kamailio = RequiredPeer.Executable(Executable, "kamailio");
         var dir = RequiredPeer.TempDirectory("kamailio");
         var port = TestPorts.Next();
-        var template = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Peers", "Configs", "kamailio", "kamailio.cfg"));
+        var text = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Peers", "Configs", "kamailio", configuration))
+            .Replace("{{PORT}}", port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        foreach (var (name, value) in values)
+        {
+            text = text.Replace("{{" + name + "}}", value, StringComparison.Ordinal);
+        }
         var cfg = Path.Combine(dir, "kamailio.cfg");
-        File.WriteAllText(cfg, template
-            .Replace("{{PORT}}", port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
-            .Replace("{{PNA_PORT}}", pnaPort.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal));
+        File.WriteAllText(cfg, text);
         var run = Path.Combine(dir, "run");
         Directory.CreateDirectory(run);
         var process = PeerProcess.Start("kamailio", kamailio, ["-DD", "-E", "-Y", run, "-f", cfg], Path.Combine(dir, "kamailio.log"), dir);

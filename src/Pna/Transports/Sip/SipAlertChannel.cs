@@ -1,11 +1,15 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Threading.Channels;
 using Aggregators.Pna.Alerts;
+using Aggregators.ImapBridge.Imap;
 using Aggregators.Sip;
+using Aggregators.Sip.Auth;
+using Aggregators.Sip.Dns;
 using Aggregators.Sip.Transactions;
 using Aggregators.Sip.Transport;
 using Microsoft.Extensions.Logging;
@@ -14,13 +18,15 @@ using Microsoft.Extensions.Options;
 namespace Aggregators.Pna.Transports.Sip;
 
 /// <summary>
-/// Sends alerts to sip: targets as SIP MESSAGE requests (RFC 3428, <c>text/plain</c>) in a
-/// non-INVITE client transaction (RFC 3261 §17.1.2) of its own UDP socket, apart from the
+/// Sends alerts to sip: and sips: targets as SIP MESSAGE requests (RFC 3428, <c>text/plain</c>) in
+/// a non-INVITE client transaction (RFC 3261 §17.1.2) of its own sockets, apart from the
 /// notifier's listeners, so alerts and NOTIFYs do not share a queue. The request goes to the
 /// configured outbound proxy (with a loose-routing Route, RFC 3261 §8.1.2) or straight to the
-/// target URI's host and port (5060 by default; A/AAAA lookup, no RFC 3263 SRV).
+/// target; the transport (UDP, TCP or TLS) and the address are chosen as RFC 3263 §4 says
+/// (<see cref="SipAlertRouting"/>; SRV when <c>DnsSrv</c> is on). A 401 or 407 is answered once with
+/// digest credentials of the challenge's realm (RFC 3261 §22.2, §22.3), when configured.
 /// 2xx: delivered; 408, 5xx, timeout or a transport error: retried; any other final: refused
-/// with the status as the reason. The socket is bound on the first alert.
+/// with the status as the reason. Sockets are opened on the first alert that needs them.
 /// </summary>
 public sealed partial class SipAlertChannel : IAlertChannel, IAsyncDisposable
 {
@@ -34,11 +40,23 @@ public sealed partial class SipAlertChannel : IAlertChannel, IAsyncDisposable
     private readonly SemaphoreSlim _startLock = new(1, 1);
     private readonly Channel<SipReceivedMessage> _inbox = Channel.CreateBounded<SipReceivedMessage>(
         new BoundedChannelOptions(4096) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
-    private SipTransactionLayer? _layer;
+    private readonly SipTransactionLayer _layer;
+    private readonly ISipAlertDns _dns;
+    private readonly SipUri? _proxy;
+    private readonly Dictionary<AlertSipCredential, DigestClient> _digest = [];
+    private readonly RemoteCertificateValidationCallback? _tlsValidation;
     private SipUdpTransport? _transport;
+    private SipAlertStreamClient? _tcp;
+    private SipAlertStreamClient? _tls;
+    private readonly Lock _loopGate = new();
     private Task? _loop;
 
     public SipAlertChannel(IOptions<AlertOptions> options, TimeProvider time, ILoggerFactory loggers)
+        : this(options, time, loggers, dns: null)
+    {
+    }
+
+    internal SipAlertChannel(IOptions<AlertOptions> options, TimeProvider time, ILoggerFactory loggers, ISipAlertDns? dns)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggers);
@@ -46,11 +64,25 @@ public sealed partial class SipAlertChannel : IAlertChannel, IAsyncDisposable
         _time = time;
         _loggers = loggers;
         _logger = loggers.CreateLogger<SipAlertChannel>();
+        _layer = new SipTransactionLayer(time: time);
+        _dns = dns ?? new SipAlertDns(_options.DnsSrv ? new DnsSrvResolver(DnsSrvResolver.ServerFrom(_options.DnsServer), time) : null);
+        if (_options.OutboundProxy.Length > 0 && SipAlertRouting.TryParseProxy(_options.OutboundProxy, out var proxy, out _))
+        {
+            _proxy = proxy;
+        }
+        foreach (var credential in _options.Credentials)
+        {
+            _digest[credential] = new DigestClient(credential.Username, credential.Password);
+        }
+        _tlsValidation = ImapTlsTrust.Create(
+            _options.TlsCaFile.Length > 0 ? _options.TlsCaFile : null,
+            _options.TlsPinnedSha256.Length > 0 ? _options.TlsPinnedSha256 : null,
+            allowInvalid: false);
     }
 
     public string Scheme => "sip";
 
-    /// <summary>The bound socket's address, once the first alert was sent.</summary>
+    /// <summary>The bound UDP socket's address, once the first alert over UDP was sent.</summary>
     public IPEndPoint? LocalEndPoint => _transport?.LocalEndPoint;
 
     public async ValueTask<DeliveryOutcome> SendAsync(AlertRecord alert, AlertTarget target, CancellationToken cancellationToken)
@@ -58,32 +90,97 @@ public sealed partial class SipAlertChannel : IAlertChannel, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(alert);
         ArgumentNullException.ThrowIfNull(target);
         var uri = target.Sip ?? throw new ArgumentException("not a sip: target", nameof(target));
-        if (uri.Transport is { } t && !t.Equals("udp", StringComparison.OrdinalIgnoreCase))
+        var (hop, error, permanent) = await SipAlertRouting.ResolveAsync(_proxy ?? uri, _dns, cancellationToken).ConfigureAwait(false);
+        if (hop is null)
         {
-            return DeliveryOutcome.Permanent($"the target asks for transport={t}; alerts are sent over UDP only");
+            return permanent ? DeliveryOutcome.Permanent(error!) : DeliveryOutcome.Temporary(error!);
         }
-        var (host, port) = _options.OutboundProxy.Length > 0 && TryParseHostPort(_options.OutboundProxy, out var ph, out var pp)
-            ? (ph, pp)
-            : (uri.Host, uri.Port ?? 5060);
-        IPAddress address;
+        var where = hop.ToString();
+        ISipTransport transport;
+        IPEndPoint local;
         try
         {
-            address = await ResolveAsync(host, cancellationToken).ConfigureAwait(false);
+            (transport, local) = await OpenAsync(hop, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            return DeliveryOutcome.Temporary($"{e.Message} (towards {where})");
         }
         catch (SocketException e)
         {
-            return DeliveryOutcome.Temporary($"cannot resolve '{host}': {e.Message}");
+            return DeliveryOutcome.Temporary($"cannot open a {hop.Protocol} socket towards {where}: {e.Message}");
         }
-        var (layer, transport) = await EnsureStartedAsync().ConfigureAwait(false);
-        var request = BuildMessage(alert, uri, transport.LocalEndPoint);
-        var tx = layer.SendRequest(request, transport, new IPEndPoint(address, port));
-        var result = await tx.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
-        return Classify(result, host, port);
+        EnsureReceiving();
+        var ids = new MessageIds(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)),
+            Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12)) + "@" + local.Address, 1);
+        var request = BuildMessage(alert, uri, hop.Protocol, local, ids);
+        var result = await _layer.SendRequest(request, transport, hop.Destination).Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (result.Response is { StatusCode: 401 or 407 } challenge)
+        {
+            // RFC 3261 §22.2/§22.3: once more with credentials of the challenge's realm, same Call-ID and tag, next CSeq.
+            if (Credentials(challenge) is not { } digest)
+            {
+                var refused = Classify(result, where);
+                return refused with { Reason = refused.Reason + $" (no Pna:Alerts:Sip:Credentials for realm {RealmOf(challenge) ?? "?"})" };
+            }
+            var again = BuildMessage(alert, uri, hop.Protocol, local, ids with { CSeq = 2 });
+            if (!digest.Authorize(again, challenge))
+            {
+                return DeliveryOutcome.Permanent($"SIP {challenge.StatusCode} from {where}: no digest challenge this sender can answer");
+            }
+            result = await _layer.SendRequest(again, transport, hop.Destination).Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (result.Response is { StatusCode: 401 or 407 })
+            {
+                var refused = Classify(result, where);
+                return refused with { Reason = refused.Reason + $" (the credentials for realm {RealmOf(challenge)} were refused)" };
+            }
+        }
+        return Classify(result, where);
     }
 
-    internal static DeliveryOutcome Classify(SipClientTransactionResult result, string host, int port)
+    /// <summary>The digest client for a challenge's realm (a credential of that realm, else one of realm "*").</summary>
+    private DigestClient? Credentials(SipResponse challenge)
     {
-        var where = string.Create(CultureInfo.InvariantCulture, $"{host}:{port}");
+        if (RealmOf(challenge) is not { } realm)
+        {
+            return null;
+        }
+        var credential = _options.Credentials.FirstOrDefault(c => string.Equals(c.Realm, realm, StringComparison.OrdinalIgnoreCase))
+                         ?? _options.Credentials.FirstOrDefault(c => c.Realm == "*");
+        return credential is null ? null : _digest[credential];
+    }
+
+    private static string? RealmOf(SipResponse challenge)
+    {
+        try
+        {
+            var offered = challenge.StatusCode == 407 ? challenge.ProxyAuthenticate : challenge.WwwAuthenticate;
+            return DigestClient.Choose(offered)?["realm"];
+        }
+        catch (SipParseException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The transport for a hop and the local endpoint the Via names (a stream's own connection).</summary>
+    private async Task<(ISipTransport, IPEndPoint)> OpenAsync(SipAlertHop hop, CancellationToken cancellationToken)
+    {
+        if (hop.Protocol == SipTransportProtocol.Udp)
+        {
+            var udp = await EnsureUdpAsync().ConfigureAwait(false);
+            return (udp, udp.LocalEndPoint);
+        }
+        var stream = await EnsureStreamAsync(hop.Protocol).ConfigureAwait(false);
+        var local = await stream.ConnectAsync(hop.Destination, hop.Host, cancellationToken).ConfigureAwait(false);
+        return (stream, local);
+    }
+
+    internal static DeliveryOutcome Classify(SipClientTransactionResult result, string host, int port) =>
+        Classify(result, string.Create(CultureInfo.InvariantCulture, $"{host}:{port}"));
+
+    internal static DeliveryOutcome Classify(SipClientTransactionResult result, string where)
+    {
         switch (result.Outcome)
         {
             case SipClientTransactionOutcome.Timeout:
@@ -101,24 +198,32 @@ public sealed partial class SipAlertChannel : IAlertChannel, IAsyncDisposable
         };
     }
 
+    /// <summary>The Call-ID, From tag and CSeq of one alert's MESSAGE; a retry with credentials keeps the first two (RFC 3261 §8.1.3.5).</summary>
+    internal sealed record MessageIds(string Tag, string CallId, int CSeq);
+
     /// <summary>RFC 3428 §4: a MESSAGE outside any dialog, text/plain body; RFC 3261 §8.1.1 mandatory headers.</summary>
-    internal SipRequest BuildMessage(AlertRecord alert, SipUri target, IPEndPoint local)
+    internal SipRequest BuildMessage(AlertRecord alert, SipUri target, IPEndPoint local) =>
+        BuildMessage(alert, target, SipTransportProtocol.Udp, local,
+            new MessageIds(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)), Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12)) + "@" + local.Address, 1));
+
+    internal SipRequest BuildMessage(AlertRecord alert, SipUri target, SipTransportProtocol protocol, IPEndPoint local, MessageIds ids)
     {
         var request = new SipRequest(SipMethods.Message, target);
         var host = local.Address.ToString();
-        var tag = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
-        var callId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12)) + "@" + host;
+        var via = protocol switch { SipTransportProtocol.Tcp => "TCP", SipTransportProtocol.Tls => "TLS", _ => "UDP" };
         request.Headers.Add(SipHeaderNames.Via, string.Create(CultureInfo.InvariantCulture,
-            $"SIP/2.0/UDP {host}:{local.Port};branch={SipTransactionKey.NewBranch()};rport"));
+            $"SIP/2.0/{via} {host}:{local.Port};branch={SipTransactionKey.NewBranch()};rport"));
         request.Headers.Add(SipHeaderNames.MaxForwards, "70");
-        if (_options.OutboundProxy.Length > 0)
+        if (_proxy is not null)
         {
-            request.Headers.Add(SipHeaderNames.Route, $"<sip:{_options.OutboundProxy};lr>");
+            var route = SipUri.Parse(_proxy.ToString());
+            route.Parameters.Set("lr", null);
+            request.Headers.Add(SipHeaderNames.Route, $"<{route}>");
         }
-        request.Headers.Add(SipHeaderNames.From, $"<{_options.From}>;tag={tag}");
+        request.Headers.Add(SipHeaderNames.From, $"<{_options.From}>;tag={ids.Tag}");
         request.Headers.Add(SipHeaderNames.To, $"<{target}>");
-        request.Headers.Add(SipHeaderNames.CallId, callId);
-        request.Headers.Add(SipHeaderNames.CSeq, "1 MESSAGE");
+        request.Headers.Add(SipHeaderNames.CallId, ids.CallId);
+        request.Headers.Add(SipHeaderNames.CSeq, string.Create(CultureInfo.InvariantCulture, $"{ids.CSeq} MESSAGE"));
         // RFC 3261 §20.26: Priority.
         request.Headers.Add("Priority", alert.Importance switch
         {
@@ -153,47 +258,58 @@ public sealed partial class SipAlertChannel : IAlertChannel, IAsyncDisposable
         return Encoding.UTF8.GetBytes(text + url);
     }
 
-    private static async Task<IPAddress> ResolveAsync(string host, CancellationToken cancellationToken)
+    private async ValueTask<SipUdpTransport> EnsureUdpAsync()
     {
-        var name = host.StartsWith('[') && host.EndsWith(']') ? host[1..^1] : host;
-        if (IPAddress.TryParse(name, out var literal))
+        if (_transport is { } t)
         {
-            return literal;
-        }
-        var addresses = await Dns.GetHostAddressesAsync(name, cancellationToken).ConfigureAwait(false);
-        return addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork)
-            ?? addresses.FirstOrDefault()
-            ?? throw new SocketException((int)SocketError.HostNotFound);
-    }
-
-    private async ValueTask<(SipTransactionLayer, SipUdpTransport)> EnsureStartedAsync()
-    {
-        if (_layer is { } l && _transport is { } t)
-        {
-            return (l, t);
+            return t;
         }
         await _startLock.WaitAsync().ConfigureAwait(false);
         try
         {
-            if (_layer is null || _transport is null)
+            if (_transport is null)
             {
-                var layer = new SipTransactionLayer(time: _time);
                 var transport = SipUdpTransport.Bind(new SipTransportOptions
                 {
                     LocalEndPoint = IPEndPoint.Parse(_options.LocalAddress),
                     TimeProvider = _time,
                     LoggerFactory = _loggers,
                 }, _inbox.Writer);
-                _layer = layer;
                 _transport = transport;
-                _loop = Task.Run(ReceiveLoopAsync);
                 LogBound(transport.LocalEndPoint.ToString());
             }
-            return (_layer, _transport);
+            return _transport;
         }
         finally
         {
             _startLock.Release();
+        }
+    }
+
+    private async ValueTask<SipAlertStreamClient> EnsureStreamAsync(SipTransportProtocol protocol)
+    {
+        await _startLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            ref var slot = ref protocol == SipTransportProtocol.Tls ? ref _tls : ref _tcp;
+            slot ??= new SipAlertStreamClient(protocol, IPEndPoint.Parse(_options.LocalAddress).Address, _tlsValidation,
+                _inbox.Writer, _time, _loggers.CreateLogger<SipAlertStreamClient>());
+            return slot;
+        }
+        finally
+        {
+            _startLock.Release();
+        }
+    }
+
+    private void EnsureReceiving()
+    {
+        if (_loop is null)
+        {
+            lock (_loopGate)
+            {
+                _loop ??= Task.Run(ReceiveLoopAsync);
+            }
         }
     }
 
@@ -204,35 +320,9 @@ public sealed partial class SipAlertChannel : IAlertChannel, IAsyncDisposable
             // Responses complete their transactions; requests to this socket are not expected and dropped.
             if (m.Message is SipResponse response)
             {
-                _layer?.ProcessResponse(response);
+                _layer.ProcessResponse(response);
             }
         }
-    }
-
-    /// <summary>"host:port", "[v6]:port" or "host" (port 5060).</summary>
-    public static bool TryParseHostPort(string text, out string host, out int port)
-    {
-        host = "";
-        port = 5060;
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return false;
-        }
-        var close = text.LastIndexOf(']');
-        var colon = text.LastIndexOf(':');
-        if (colon > close && colon > 0)
-        {
-            if (!int.TryParse(text.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535)
-            {
-                return false;
-            }
-            host = text[..colon];
-        }
-        else
-        {
-            host = text;
-        }
-        return host.Length > 0 && !host.Any(char.IsWhiteSpace);
     }
 
     public async ValueTask DisposeAsync()
@@ -240,6 +330,13 @@ public sealed partial class SipAlertChannel : IAlertChannel, IAsyncDisposable
         if (Interlocked.Exchange(ref _transport, null) is { } t)
         {
             await t.DisposeAsync().ConfigureAwait(false);
+        }
+        foreach (var stream in new[] { Interlocked.Exchange(ref _tcp, null), Interlocked.Exchange(ref _tls, null) })
+        {
+            if (stream is not null)
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
         }
         _inbox.Writer.TryComplete();
         if (_loop is not null)

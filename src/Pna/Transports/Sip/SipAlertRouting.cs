@@ -1,0 +1,170 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Aggregators.Sip;
+using Aggregators.Sip.Dns;
+using Aggregators.Sip.Transport;
+
+namespace Aggregators.Pna.Transports.Sip;
+
+/// <summary>Where one alert MESSAGE goes: the transport, the address, and the name a TLS server's certificate must carry.</summary>
+internal sealed record SipAlertHop(SipTransportProtocol Protocol, IPEndPoint Destination, string Host)
+{
+    public override string ToString() =>
+        string.Create(CultureInfo.InvariantCulture, $"{Protocol.ToString().ToLowerInvariant()} {Destination}");
+}
+
+/// <summary>The lookups <see cref="SipAlertRouting"/> needs; SRV answers are empty when SRV lookup is off.</summary>
+internal interface ISipAlertDns
+{
+    Task<IReadOnlyList<SrvRecord>> SrvAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>A/AAAA of a host name; throws <see cref="SocketException"/> when it has none.</summary>
+    Task<IPAddress[]> AddressesAsync(string host, CancellationToken cancellationToken);
+}
+
+/// <summary>The system resolver for addresses, <see cref="DnsSrvResolver"/> (when configured) for SRV.</summary>
+internal sealed class SipAlertDns(DnsSrvResolver? srv) : ISipAlertDns
+{
+    public async Task<IReadOnlyList<SrvRecord>> SrvAsync(string name, CancellationToken cancellationToken) =>
+        srv is null ? [] : await srv.LookupAsync(name, cancellationToken).ConfigureAwait(false);
+
+    public Task<IPAddress[]> AddressesAsync(string host, CancellationToken cancellationToken) =>
+        Dns.GetHostAddressesAsync(host, cancellationToken);
+}
+
+/// <summary>
+/// Locating the next hop of an alert (RFC 3263 §4, without NAPTR): the outbound proxy when one
+/// is configured, else the target URI. Pure rules over an <see cref="ISipAlertDns"/>.
+/// <list type="bullet">
+/// <item>Transport (§4.1): the URI's <c>transport</c> parameter; else UDP for sip: and TLS for
+/// sips: when the host is an address or a port is given; else the first SRV service found, in
+/// the order <c>_sips._tcp</c> (TLS), <c>_sip._tcp</c> (TCP), <c>_sip._udp</c> (UDP) (sips: only the
+/// first); else UDP (sip:) or TLS (sips:). sips: with transport=udp is refused (RFC 3261 §26.2.2).</item>
+/// <item>Address and port (§4.2): an address as it is; a port given: the host's A/AAAA; else the
+/// SRV records of the chosen transport (RFC 2782 choice), and without any, the host's address with
+/// port 5060 (5061 for TLS).</item>
+/// <item>A TLS server is checked against the URI's host (the domain asked for, RFC 5922 §4.1), not
+/// an SRV target.</item>
+/// </list>
+/// </summary>
+internal static class SipAlertRouting
+{
+    /// <summary>Reads <c>Pna:Alerts:Sip:OutboundProxy</c>: "host[:port]" or a sip:/sips: URI.</summary>
+    public static bool TryParseProxy(string text, out SipUri? uri, out string? error)
+    {
+        uri = null;
+        error = null;
+        var trimmed = text.Trim();
+        var candidate = trimmed.StartsWith("sip:", StringComparison.OrdinalIgnoreCase) || trimmed.StartsWith("sips:", StringComparison.OrdinalIgnoreCase)
+            ? trimmed
+            : "sip:" + trimmed;
+        try
+        {
+            uri = SipUri.Parse(candidate);
+        }
+        catch (SipParseException e)
+        {
+            error = "not host[:port] or a sip:/sips: URI (" + e.Message + ")";
+            return false;
+        }
+        if (uri.User is not null || uri.Host.Length == 0)
+        {
+            error = "a proxy URI names a host, not a user";
+            uri = null;
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>The next hop for <paramref name="next"/>; on failure the reason and whether retrying may help.</summary>
+    public static async Task<(SipAlertHop? Hop, string? Error, bool Permanent)> ResolveAsync(SipUri next, ISipAlertDns dns, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(next);
+        var secure = next.Scheme.Equals("sips", StringComparison.OrdinalIgnoreCase);
+        var host = next.Host;
+        var bare = host.StartsWith('[') && host.EndsWith(']') ? host[1..^1] : host;
+        var literal = IPAddress.TryParse(bare, out var address) ? address : null;
+
+        SipTransportProtocol? protocol = null;
+        if (next.Transport is { } t)
+        {
+            switch (t.ToLowerInvariant())
+            {
+                case "udp" when secure:
+                    return (null, $"{next} asks for UDP, but sips: needs TLS (RFC 3261 §26.2.2)", true);
+                case "udp":
+                    protocol = SipTransportProtocol.Udp;
+                    break;
+                case "tcp":
+                    protocol = secure ? SipTransportProtocol.Tls : SipTransportProtocol.Tcp;
+                    break;
+                case "tls":
+                    protocol = SipTransportProtocol.Tls;
+                    break;
+                default:
+                    return (null, $"{next} asks for transport={t}; alerts go over UDP, TCP or TLS", true);
+            }
+        }
+
+        // §4.1/§4.2: an address or an explicit port: no SRV.
+        if (literal is not null || next.Port is not null)
+        {
+            protocol ??= secure ? SipTransportProtocol.Tls : SipTransportProtocol.Udp;
+            var port = next.Port ?? DefaultPort(protocol.Value);
+            if (literal is not null)
+            {
+                return (new SipAlertHop(protocol.Value, new IPEndPoint(literal, port), host), null, false);
+            }
+            return await ByAddressAsync(host, port, protocol.Value, dns, cancellationToken).ConfigureAwait(false);
+        }
+
+        // §4.1 without NAPTR: the SRV services of the transports we support, TLS first.
+        IEnumerable<SipTransportProtocol> candidates = protocol is { } chosen ? [chosen]
+            : secure ? [SipTransportProtocol.Tls]
+            : [SipTransportProtocol.Tls, SipTransportProtocol.Tcp, SipTransportProtocol.Udp];
+        foreach (var candidate in candidates)
+        {
+            var service = ServiceName(candidate, host);
+            if (DnsSrvMessage.Choose(await dns.SrvAsync(service, cancellationToken).ConfigureAwait(false)) is not { } record)
+            {
+                continue;
+            }
+            var (hop, error, permanent) = await ByAddressAsync(record.Target, record.Port, candidate, dns, cancellationToken).ConfigureAwait(false);
+            return hop is null ? (null, $"{service} names {record.Target}: {error}", permanent) : (hop with { Host = host }, null, false);
+        }
+        protocol ??= secure ? SipTransportProtocol.Tls : SipTransportProtocol.Udp;
+        return await ByAddressAsync(host, DefaultPort(protocol.Value), protocol.Value, dns, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The SRV service of a transport (RFC 3263 §4.2): <c>_sips._tcp</c> for TLS, <c>_sip._tcp</c>, <c>_sip._udp</c>.</summary>
+    public static string ServiceName(SipTransportProtocol protocol, string domain) => protocol switch
+    {
+        SipTransportProtocol.Tls => "_sips._tcp." + domain,
+        SipTransportProtocol.Tcp => "_sip._tcp." + domain,
+        _ => "_sip._udp." + domain,
+    };
+
+    private static int DefaultPort(SipTransportProtocol protocol) => protocol == SipTransportProtocol.Tls ? 5061 : 5060;
+
+    private static async Task<(SipAlertHop?, string?, bool)> ByAddressAsync(string host, int port, SipTransportProtocol protocol, ISipAlertDns dns, CancellationToken cancellationToken)
+    {
+        if (IPAddress.TryParse(host.Trim('[', ']'), out var literal))
+        {
+            return (new SipAlertHop(protocol, new IPEndPoint(literal, port), host), null, false);
+        }
+        IPAddress[] addresses;
+        try
+        {
+            addresses = await dns.AddressesAsync(host, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketException e)
+        {
+            return (null, $"cannot resolve '{host}': {e.Message}", false);
+        }
+        var address = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.FirstOrDefault();
+        return address is null
+            ? (null, $"cannot resolve '{host}': no address", false)
+            : (new SipAlertHop(protocol, new IPEndPoint(address, port), host), null, false);
+    }
+}
