@@ -193,17 +193,15 @@ public sealed partial class XmppPubsubTransport : INotificationTransport, IHoste
             && ReferenceEquals(state, Volatile.Read(ref _holdingInitialFor));
         lock (_encoder)
         {
-            var window = _windows.GetOrAdd(subscription.Id,
-                static (_, s) => SequenceWindow.Resume(XmppSubscriptionTarget.ReservedSequenceOf(s.TransportState)), subscription);
-            var sequence = window.Next(notification.Sequence, out var reserve);
-            if (reserve is { } reserved)
+            var window = _windows.GetOrAdd(subscription.Id, static (_, a) => SequenceWindow.Resume(
+                XmppSubscriptionTarget.ReservedSequenceOf(a.Subscription.TransportState),
+                reservation => a.Manager.UpdateTransportState(a.Subscription.Id, a.Target.ToState(reservation))),
+                (Subscription: subscription, Manager, Target: target));
+            // A number goes out only once a stored reservation covers it: a restart resumes above
+            // it. The next block is stored ahead, off this thread (SequenceWindow).
+            if (!window.TryNext(notification.Sequence, out var sequence))
             {
-                // Stored before the number goes out: a restart resumes above it (SequenceWindow).
-                if (!Manager.UpdateTransportState(subscription.Id, target.ToState(reserved)))
-                {
-                    return; // ended meanwhile
-                }
-                window.Commit(reserved);
+                return; // ended meanwhile
             }
             var stanza = _encoder.Encode(notification, target, sequence);
             if (held)
