@@ -9,40 +9,9 @@ namespace Aggregators.Cna.Tests.Sip;
 
 public sealed class DnsSrvTests
 {
-    /// <summary>An answer to <paramref name="query"/> with SRV records (targets as compression pointers to a name written once when repeated).</summary>
-    internal static byte[] Answer(byte[] query, params (ushort Priority, ushort Weight, ushort Port, string Target)[] records)
-    {
-        var m = new List<byte>(query);
-        m[2] = 0x81; // QR, RD
-        m[3] = 0x80; // RA, NOERROR
-        m[6] = 0;
-        m[7] = (byte)records.Length;
-        var firstTarget = new Dictionary<string, int>();
-        foreach (var (priority, weight, port, target) in records)
-        {
-            m.AddRange([0xC0, 12]); // the question's name
-            m.AddRange([0, 33, 0, 1, 0, 0, 0x0E, 0x10]); // SRV IN TTL 3600
-            var rdata = new List<byte>();
-            rdata.AddRange([(byte)(priority >> 8), (byte)priority, (byte)(weight >> 8), (byte)weight, (byte)(port >> 8), (byte)port]);
-            if (firstTarget.TryGetValue(target, out var at))
-            {
-                rdata.AddRange([(byte)(0xC0 | (at >> 8)), (byte)at]);
-            }
-            else
-            {
-                firstTarget[target] = m.Count + 2 + 6;
-                foreach (var label in target.Split('.', StringSplitOptions.RemoveEmptyEntries))
-                {
-                    rdata.Add((byte)label.Length);
-                    rdata.AddRange(Encoding.ASCII.GetBytes(label));
-                }
-                rdata.Add(0);
-            }
-            m.AddRange([(byte)(rdata.Count >> 8), (byte)rdata.Count]);
-            m.AddRange(rdata);
-        }
-        return [.. m];
-    }
+    /// <summary>An answer to <paramref name="query"/> with SRV records (tests/Shared LoopbackDnsServer builds it).</summary>
+    internal static byte[] Answer(byte[] query, params (ushort Priority, ushort Weight, ushort Port, string Target)[] records) =>
+        LoopbackDnsServer.Answer(query, records);
 
     [Fact]
     public void A_query_and_its_answer_round_trip_with_compressed_names()

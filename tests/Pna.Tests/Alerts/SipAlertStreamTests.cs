@@ -172,6 +172,25 @@ public sealed class SipAlertStreamTests
         Assert.Equal(DeliveryResult.Delivered, (await sending.WaitAsync(TimeSpan.FromSeconds(30))).Result);
     }
 
+    [Fact]
+    public async Task With_DnsSrv_on_the_configured_dns_server_is_asked_and_its_srv_target_gets_the_message()
+    {
+        await using var pna = new Peer();
+        await using var dns = new LoopbackDnsServer();
+        dns.Srv["_sip._tcp.example.com"] = [(0, 0, (ushort)pna.Port, "127.0.0.1")];
+        await using var channel = new SipAlertChannel(Microsoft.Extensions.Options.Options.Create(new AlertOptions
+        {
+            Sip = new AlertSipOptions { DnsSrv = true, DnsServer = dns.EndPoint.ToString() },
+        }), TimeProvider.System, NullLoggerFactory.Instance);
+        var sending = channel.SendAsync(Alert(), Target("sip:juliet@example.com"), CancellationToken.None).AsTask();
+        var request = await pna.NextRequestAsync();
+        await pna.AnswerAsync(SipResponse.CreateFor(request, 200, toTag: "x"));
+        var outcome = await sending.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(outcome.Result == DeliveryResult.Delivered, outcome.Reason);
+        // RFC 3263 §4.1 without NAPTR: TLS first, then TCP, which answered.
+        Assert.Equal(["_sips._tcp.example.com", "_sip._tcp.example.com"], dns.Asked);
+    }
+
     private static X509Certificate2 SelfSigned(string name)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
