@@ -60,10 +60,14 @@ public sealed partial class ImapClient : IAsyncDisposable
         _stream = stream;
         _pipe = PipeReader.Create(stream, s_pipeOptions);
         _reader = new ImapResponseReader(_pipe, options.Limits);
+        // The consumer (the account watcher) continues on the read loop's thread: no thread-pool hop
+        // between reading a push and acting on it. Its code awaits (never blocks) while the loop must
+        // read on, so the loop goes on reading as soon as the consumer awaits.
         _unsolicited = Channel.CreateBounded<ImapUntaggedResponse>(new BoundedChannelOptions(options.UnsolicitedCapacity)
         {
             SingleWriter = true,
             FullMode = BoundedChannelFullMode.Wait,
+            AllowSynchronousContinuations = true,
         });
     }
 
@@ -617,7 +621,8 @@ internal enum ImapClaim
 /// <summary>A command in flight: its tag, the untagged responses it claimed, its continuation and completion signals.</summary>
 internal sealed class PendingCommand
 {
-    private readonly TaskCompletionSource<ImapTaggedResponse> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Continuations run on the read loop's thread, like the unsolicited channel's (see ImapClient's constructor).
+    private readonly TaskCompletionSource<ImapTaggedResponse> _done = new(TaskCreationOptions.None);
     private readonly Func<ImapUntaggedResponse, ImapClaim>? _claim;
     private TaskCompletionSource<bool>? _continuation;
     private List<ImapUntaggedResponse>? _responses;
@@ -639,7 +644,7 @@ internal sealed class PendingCommand
     public void Add(ImapUntaggedResponse response) => (_responses ??= []).Add(response);
 
     public void ExpectContinuation() =>
-        Volatile.Write(ref _continuation, new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously));
+        Volatile.Write(ref _continuation, new TaskCompletionSource<bool>(TaskCreationOptions.None));
 
     public bool SignalContinuation(ImapContinuationResponse response)
     {
