@@ -43,6 +43,7 @@ public sealed partial class ImapClient : IAsyncDisposable
     private PipeReader _pipe;
     private ImapResponseReader _reader;
     private PendingCommand? _current;
+    private PendingCommand? _next; // sent after DONE, before IDLE's tagged response (EndIdleThenUidFetchAsync)
     private Task? _readLoop;
     private ImapConnectionException? _failure;
     private ImapUntaggedStatusResponse? _bye;
@@ -355,6 +356,16 @@ public sealed partial class ImapClient : IAsyncDisposable
                 {
                     throw new ImapProtocolException($"tagged response for a command we did not send: \"{tagged.Tag}\"");
                 }
+                lock (_gate)
+                {
+                    current.Answered = true;
+                    // The command pipelined after DONE owns the responses from here on (RFC 2177 §3).
+                    if (_next is { } next && _current == current)
+                    {
+                        _current = next;
+                        _next = null;
+                    }
+                }
                 current.Complete(tagged);
                 break;
             case ImapContinuationResponse continuation:
@@ -418,6 +429,7 @@ public sealed partial class ImapClient : IAsyncDisposable
     private void Fail(ImapConnectionException failure, bool orderly = false)
     {
         PendingCommand? current;
+        PendingCommand? next;
         lock (_gate)
         {
             if (_failure is not null)
@@ -426,10 +438,12 @@ public sealed partial class ImapClient : IAsyncDisposable
             }
             _failure = failure;
             current = _current;
+            next = _next;
         }
         State = ImapConnectionState.Closed;
         ImapClientLog.Ended(_log, failure.Message);
         current?.Fail(failure);
+        next?.Fail(failure);
         // An orderly end (LOGOUT, Dispose) completes the channel normally; anything else with the error.
         _unsolicited.Writer.TryComplete(orderly ? null : failure);
         _closed.Cancel();
@@ -634,6 +648,9 @@ internal sealed class PendingCommand
     }
 
     public string Tag { get; }
+
+    /// <summary>Its tagged response was read (set under the client's lock, before <see cref="Completion"/> completes).</summary>
+    public bool Answered { get; set; }
 
     public Task<ImapTaggedResponse> Completion => _done.Task;
 
