@@ -376,6 +376,20 @@ public sealed class ImapClientTests : IDisposable
         await noop.WaitAsync(Wait);
     }
 
+    [Fact]
+    public async Task Connection_lost_after_done_fails_the_pipelined_fetch_clearly()
+    {
+        var (client, server, idle, _) = await SelectedAndIdlingAsync();
+        await using var clientScope = client;
+        var fetch = idle.StopThenUidFetchAsync(ImapSequenceSet.From(2), ImapFetchItem.Uid);
+        Assert.Equal("DONE", await server.ReadLineAsync());
+        await server.ReadCommandAsync();
+        server.Abort();
+        var e = await Assert.ThrowsAsync<ImapConnectionException>(() => fetch.WaitAsync(Wait));
+        Assert.Matches("connection lost|closed the connection", e.Message);
+        await Assert.ThrowsAsync<ImapConnectionException>(() => client.NoopAsync().WaitAsync(Wait));
+    }
+
     private static List<ImapUntaggedResponse> Drain(ImapClient client)
     {
         var list = new List<ImapUntaggedResponse>();
