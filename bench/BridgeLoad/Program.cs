@@ -158,7 +158,11 @@ var gc2 = GC.CollectionCount(2);
 var pause = GC.GetTotalPauseDuration();
 var allocated = GC.GetTotalAllocatedBytes(precise: false);
 var jitBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
+var stallBefore = CpuStallMicroseconds();
+var runTime = Stopwatch.StartNew();
 await RunRoundsAsync(warmup + extraRounds, samples, warm);
+var stalled = CpuStallMicroseconds() - stallBefore;
+var runMicroseconds = runTime.Elapsed.TotalMicroseconds;
 var allocatedPerSample = (GC.GetTotalAllocatedBytes(precise: false) - allocated) / (2.0 * samples);
 var jitDuring = System.Runtime.JitInfo.GetCompiledMethodCount() - jitBefore;
 if (warmup > 0)
@@ -174,6 +178,12 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"pause={(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:F1} ms; methods JIT-compiled during it: {jitDuring}; " +
     $"allocated {allocatedPerSample / 1024:F1} KB per push (this process{(serverProcess ? "" : ", server side included")}); " +
     $"load average {LoadAverage()}"));
+if (stallBefore >= 0)
+{
+    // Linux PSI: the share of the run's wall time in which some runnable task waited for a CPU.
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"CPU pressure during the steady-state run: some task was waiting for a CPU {100.0 * stalled / runMicroseconds:F0} % of the time (/proc/pressure/cpu, whole machine; low on a quiet one)"));
+}
 
 await stop.CancelAsync();
 await Task.WhenAll(runs).WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { }, TaskScheduler.Default);
@@ -223,6 +233,21 @@ static async Task WaitForJitToSettleAsync()
             count = now;
             quietSince.Restart();
         }
+    }
+}
+
+// Total microseconds in which some task waited for a CPU (Linux PSI, "some" line); -1 where PSI is absent.
+static long CpuStallMicroseconds()
+{
+    try
+    {
+        var some = File.ReadLines("/proc/pressure/cpu").First(l => l.StartsWith("some ", StringComparison.Ordinal));
+        var total = some.Split(' ').First(f => f.StartsWith("total=", StringComparison.Ordinal));
+        return long.Parse(total.AsSpan(6), CultureInfo.InvariantCulture);
+    }
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or FormatException)
+    {
+        return -1;
     }
 }
 
