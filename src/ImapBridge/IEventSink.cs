@@ -20,7 +20,8 @@ namespace Aggregators.ImapBridge;
 /// nothing is lost, the state was not advanced. Events the PNA refuses as invalid must not make the
 /// sink throw (they would be refused again): log and drop them.
 /// Events of one call are about one account, in the order they happened; calls of one watcher never
-/// overlap; calls of different watchers may run concurrently.
+/// overlap; calls of different watchers may run concurrently. A call runs on the watcher's connection
+/// read loop (no thread hop, for latency): await anything slow, never block on it.
 /// </remarks>
 public interface IEventSink
 {

@@ -304,6 +304,102 @@ public sealed class ImapClientTests : IDisposable
         Assert.True(seen.Count <= 1);
     }
 
+    private async Task<(ImapClient, FakeConnection, ImapIdleSession, string IdleTag)> SelectedAndIdlingAsync()
+    {
+        var (client, server) = await LoggedInAsync();
+        var select = client.SelectAsync("INBOX");
+        var (tag, _) = await server.ReadCommandAsync();
+        await server.SendLinesAsync("* 1 EXISTS", $"{tag} OK [READ-WRITE] done");
+        await select.WaitAsync(Wait);
+        Assert.True(client.Unsolicited.TryRead(out _)); // SELECT's EXISTS
+        var idling = client.IdleAsync();
+        (tag, _) = await server.ReadCommandAsync();
+        await server.SendLinesAsync("+ idling");
+        return (client, server, await idling.WaitAsync(Wait), tag);
+    }
+
+    [Fact]
+    public async Task Done_and_uid_fetch_go_out_together_without_waiting_for_idles_ok()
+    {
+        var (client, server, idle, idleTag) = await SelectedAndIdlingAsync();
+        await using var clientScope = client;
+        using var serverScope = server;
+        var fetch = idle.StopThenUidFetchAsync(ImapSequenceSet.From(2), ImapFetchItem.Uid | ImapFetchItem.Flags);
+        // RFC 2177 §3: the command may follow DONE at once; the server has not answered the IDLE yet.
+        Assert.Equal("DONE", await server.ReadLineAsync());
+        var (tag, cmd) = await server.ReadCommandAsync();
+        Assert.Equal("UID FETCH 2:* (UID FLAGS)", cmd);
+        // Queued pushes may come before IDLE's tagged response; they stay unsolicited.
+        await server.SendLinesAsync("* 3 EXISTS", $"{idleTag} OK Idle completed.", "* 2 FETCH (UID 2 FLAGS ())", "* 3 FETCH (UID 3 FLAGS (\\Seen))", $"{tag} OK done");
+        var fetched = await fetch.WaitAsync(Wait);
+        Assert.Equal([2u, 3u], fetched.Select(f => f.Uid!.Value));
+        Assert.IsType<ImapExistsResponse>(Assert.Single(Drain(client)));
+        // Commands work again.
+        var noop = client.NoopAsync();
+        (tag, cmd) = await server.ReadCommandAsync();
+        Assert.Equal("NOOP", cmd);
+        await server.SendLinesAsync($"{tag} OK done");
+        await noop.WaitAsync(Wait);
+    }
+
+    [Fact]
+    public async Task Uid_fetch_after_the_server_ended_idle_sends_no_done()
+    {
+        var (client, server, idle, idleTag) = await SelectedAndIdlingAsync();
+        await using var clientScope = client;
+        using var serverScope = server;
+        await server.SendLinesAsync("* 2 EXISTS", $"{idleTag} OK IDLE terminated (timeout)");
+        await idle.Ended.WaitAsync(Wait);
+        var fetch = idle.StopThenUidFetchAsync(ImapSequenceSet.From(2), ImapFetchItem.Uid);
+        var (tag, cmd) = await server.ReadCommandAsync();
+        Assert.Equal("UID FETCH 2:* (UID)", cmd); // and no stray DONE before it
+        await server.SendLinesAsync("* 2 FETCH (UID 2)", $"{tag} OK done");
+        Assert.Equal(2u, Assert.Single(await fetch.WaitAsync(Wait)).Uid);
+    }
+
+    [Fact]
+    public async Task Idle_refused_at_done_fails_the_pipelined_fetch_with_the_idle_error()
+    {
+        var (client, server, idle, idleTag) = await SelectedAndIdlingAsync();
+        await using var clientScope = client;
+        using var serverScope = server;
+        var fetch = idle.StopThenUidFetchAsync(ImapSequenceSet.From(2), ImapFetchItem.Uid);
+        Assert.Equal("DONE", await server.ReadLineAsync());
+        var (tag, _) = await server.ReadCommandAsync();
+        await server.SendLinesAsync($"{idleTag} NO IDLE failed", $"{tag} OK done");
+        var e = await Assert.ThrowsAsync<ImapCommandException>(() => fetch.WaitAsync(Wait));
+        Assert.Contains("IDLE", e.Message, StringComparison.Ordinal);
+        // The lock is free and the connection usable.
+        var noop = client.NoopAsync();
+        (tag, _) = await server.ReadCommandAsync();
+        await server.SendLinesAsync($"{tag} OK done");
+        await noop.WaitAsync(Wait);
+    }
+
+    [Fact]
+    public async Task Connection_lost_after_done_fails_the_pipelined_fetch_clearly()
+    {
+        var (client, server, idle, _) = await SelectedAndIdlingAsync();
+        await using var clientScope = client;
+        var fetch = idle.StopThenUidFetchAsync(ImapSequenceSet.From(2), ImapFetchItem.Uid);
+        Assert.Equal("DONE", await server.ReadLineAsync());
+        await server.ReadCommandAsync();
+        server.Abort();
+        var e = await Assert.ThrowsAsync<ImapConnectionException>(() => fetch.WaitAsync(Wait));
+        Assert.Matches("connection lost|closed the connection", e.Message);
+        await Assert.ThrowsAsync<ImapConnectionException>(() => client.NoopAsync().WaitAsync(Wait));
+    }
+
+    private static List<ImapUntaggedResponse> Drain(ImapClient client)
+    {
+        var list = new List<ImapUntaggedResponse>();
+        while (client.Unsolicited.TryRead(out var r))
+        {
+            list.Add(r);
+        }
+        return list;
+    }
+
     [Fact]
     public async Task Connection_lost_mid_idle_surfaces_a_clear_error()
     {

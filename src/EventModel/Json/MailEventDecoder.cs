@@ -16,7 +16,7 @@ namespace Aggregators.EventModel.Json;
 /// The source-generated <see cref="MailEventJsonContext"/> plugs this codec into System.Text.Json
 /// for callers that serialize through a context (ASP.NET Core, other DTOs).
 /// </summary>
-internal static class MailEventDecoder
+internal static partial class MailEventDecoder
 {
     public const int MaxEventBytes = 1 << 20;
     public const int MaxStringBytes = 64 * 1024;
@@ -173,10 +173,9 @@ internal static class MailEventDecoder
                 param = Lookup(name);
                 if (param == Param.Unknown)
                 {
-                    if (!name.StartsWith("vnd.", StringComparison.Ordinal) || name.Length == 4)
+                    if (!IsVendorName(name))
                     {
-                        error = new EventError(index, Clip(name),
-                            $"unknown parameter '{Clip(name)}'; vendor parameters must start with 'vnd.' (RFC 5423 §6)");
+                        error = UnknownParameter(index, name);
                         return false;
                     }
                     vendorName = name;
@@ -260,20 +259,8 @@ internal static class MailEventDecoder
                 {
                     return false;
                 }
-                if (f.Id!.Length is 0 or > MaxIdLength)
-                {
-                    error = new EventError(index, name, $"'{name}' must be 1 to {MaxIdLength} characters long, not {f.Id.Length}");
-                    return false;
-                }
-                foreach (var c in f.Id)
-                {
-                    if (c is < '!' or > '~')
-                    {
-                        error = new EventError(index, name, $"'{name}' may contain only printable ASCII characters without spaces (found U+{(int)c:X4})");
-                        return false;
-                    }
-                }
-                return true;
+                error = CheckId(index, f.Id!);
+                return error is null;
             case Param.Timestamp:
             {
                 if (reader.TokenType != JsonTokenType.String)
@@ -308,12 +295,8 @@ internal static class MailEventDecoder
                 {
                     return false;
                 }
-                if (!f.ClientIp!.AsSpan().ContainsAny('.', ':') || !System.Net.IPAddress.TryParse(f.ClientIp, out _))
-                {
-                    error = new EventError(index, name, $"'{name}' value '{Clip(f.ClientIp)}' is not an IPv4 or IPv6 address");
-                    return false;
-                }
-                return true;
+                error = CheckClientIp(index, f.ClientIp!);
+                return error is null;
             case Param.ClientPort:
                 return TryReadPort(ref reader, index, name, out f.ClientPort, out error);
             case Param.User:
@@ -346,12 +329,8 @@ internal static class MailEventDecoder
                 {
                     return false;
                 }
-                if (!ImapSyntax.IsSequenceSet(f.Uidset, out var setError))
-                {
-                    error = new EventError(index, name, $"'{name}' {setError}");
-                    return false;
-                }
-                return true;
+                error = CheckUidset(index, f.Uidset!);
+                return error is null;
             case Param.Messages:
                 return TryReadUInt32(ref reader, index, name, out f.Messages, out error);
             case Param.Modseq:
@@ -675,23 +654,10 @@ internal static class MailEventDecoder
                 return false;
             }
             flags = text!.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (flags.Length > MaxListItems)
+            error = CheckFlagWords(index, flags);
+            if (error is not null)
             {
-                error = new EventError(index, name, $"'{name}' has more than {MaxListItems} flags");
                 return false;
-            }
-            foreach (var flag in flags)
-            {
-                if (!ImapSyntax.IsFlag(flag))
-                {
-                    error = new EventError(index, name, $"'{name}' contains '{Clip(flag)}', which is not an IMAP flag or keyword (RFC 3501 §9 flag)");
-                    return false;
-                }
-                if (IsRecent(flag))
-                {
-                    error = new EventError(index, name, $"'{name}' must not include \\Recent (RFC 5423 §4.2)");
-                    return false;
-                }
             }
         }
         else if (reader.TokenType == JsonTokenType.StartArray)
@@ -770,19 +736,23 @@ internal static class MailEventDecoder
     private static bool TryReadVendor(ref Utf8JsonReader reader, ReadOnlySpan<byte> input, int index, string name, ref Fields f, out EventError? error)
     {
         f.Vendor ??= [];
-        foreach (var existing in f.Vendor)
+        error = CheckVendorSlot(index, name, f.Vendor);
+        if (error is not null)
         {
-            if (existing.Name == name)
-            {
-                error = new EventError(index, Clip(name), $"'{Clip(name)}' appears more than once");
-                return false;
-            }
-        }
-        if (f.Vendor.Count == MaxVendorParameters)
-        {
-            error = new EventError(index, Clip(name), $"an event may carry at most {MaxVendorParameters} vendor parameters");
             return false;
         }
+        if (!TryReadVendorValue(ref reader, input, index, name, out var raw, out error))
+        {
+            return false;
+        }
+        f.Vendor.Add(new VendorParameter(name, raw!));
+        return true;
+    }
+
+    /// <summary>A vendor parameter's value as raw JSON text; the reader is on its first token and ends on its last.</summary>
+    private static bool TryReadVendorValue(ref Utf8JsonReader reader, ReadOnlySpan<byte> input, int index, string name, out string? value, out EventError? error)
+    {
+        value = null;
         var start = (int)reader.TokenStartIndex;
         var baseDepth = reader.CurrentDepth;
         if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
@@ -809,9 +779,30 @@ internal static class MailEventDecoder
             error = new EventError(index, Clip(name), $"'{Clip(name)}' is longer than {MaxStringBytes / 1024} KiB");
             return false;
         }
-        f.Vendor.Add(new VendorParameter(name, Encoding.UTF8.GetString(raw)));
+        value = Encoding.UTF8.GetString(raw);
         error = null;
         return true;
+    }
+
+    // RFC 5423 §6: vendor parameters are named "vnd." followed by the vendor's own name.
+    private static bool IsVendorName(string name) => name.StartsWith("vnd.", StringComparison.Ordinal) && name.Length > 4;
+
+    private static EventError UnknownParameter(int index, string name) =>
+        new(index, Clip(name), $"unknown parameter '{Clip(name)}'; vendor parameters must start with 'vnd.' (RFC 5423 §6)");
+
+    /// <summary>Room for one more vendor parameter named <paramref name="name"/>: not a repeat, not one too many.</summary>
+    private static EventError? CheckVendorSlot(int index, string name, List<VendorParameter> existing)
+    {
+        foreach (var p in existing)
+        {
+            if (p.Name == name)
+            {
+                return new EventError(index, Clip(name), $"'{Clip(name)}' appears more than once");
+            }
+        }
+        return existing.Count == MaxVendorParameters
+            ? new EventError(index, Clip(name), $"an event may carry at most {MaxVendorParameters} vendor parameters")
+            : null;
     }
 
     private enum StringKind
@@ -841,28 +832,89 @@ internal static class MailEventDecoder
             return false;
         }
         var bytes = reader.ValueIsEscaped ? Encoding.UTF8.GetByteCount(s) : raw.Length;
-        if (bytes > maxBytes)
+        error = CheckText(index, name, s, bytes, kind, maxBytes);
+        if (error is not null)
         {
-            error = new EventError(index, name, $"'{name}' is longer than {maxBytes / 1024} KiB");
             return false;
+        }
+        value = s;
+        return true;
+    }
+
+    /// <summary>The rules for a string's content once it is text: size in UTF-8 bytes, control characters.</summary>
+    private static EventError? CheckText(int index, string name, string s, int utf8Bytes, StringKind kind, int maxBytes)
+    {
+        if (utf8Bytes > maxBytes)
+        {
+            return new EventError(index, name, $"'{name}' is longer than {maxBytes / 1024} KiB");
         }
         if (kind == StringKind.Line)
         {
             var at = s.AsSpan().IndexOfAny(LineForbidden);
             if (at >= 0)
             {
-                error = new EventError(index, name, $"'{name}' contains a control character (U+{(int)s[at]:X4})");
-                return false;
+                return new EventError(index, name, $"'{name}' contains a control character (U+{(int)s[at]:X4})");
             }
         }
         else if (s.Contains('\0', StringComparison.Ordinal))
         {
-            error = new EventError(index, name, $"'{name}' contains a NUL character");
-            return false;
+            return new EventError(index, name, $"'{name}' contains a NUL character");
         }
-        value = s;
-        error = null;
-        return true;
+        return null;
+    }
+
+    // "id": printable ASCII without spaces, so it can go in logs and headers as is.
+    private static EventError? CheckId(int index, string id)
+    {
+        const string name = "id";
+        if (id.Length is 0 or > MaxIdLength)
+        {
+            return new EventError(index, name, $"'{name}' must be 1 to {MaxIdLength} characters long, not {id.Length}");
+        }
+        foreach (var c in id)
+        {
+            if (c is < '!' or > '~')
+            {
+                return new EventError(index, name, $"'{name}' may contain only printable ASCII characters without spaces (found U+{(int)c:X4})");
+            }
+        }
+        return null;
+    }
+
+    private static EventError? CheckClientIp(int index, string clientIp)
+    {
+        const string name = "clientIP";
+        return !clientIp.AsSpan().ContainsAny('.', ':') || !System.Net.IPAddress.TryParse(clientIp, out _)
+            ? new EventError(index, name, $"'{name}' value '{Clip(clientIp)}' is not an IPv4 or IPv6 address")
+            : null;
+    }
+
+    private static EventError? CheckUidset(int index, string uidset)
+    {
+        const string name = "uidset";
+        return ImapSyntax.IsSequenceSet(uidset, out var setError) ? null : new EventError(index, name, $"'{name}' {setError}");
+    }
+
+    /// <summary>The flags of "flagNames" in its string form (space-separated, as Cyrus sends it and the encoder writes it).</summary>
+    private static EventError? CheckFlagWords(int index, IReadOnlyList<string> flags)
+    {
+        const string name = "flagNames";
+        if (flags.Count > MaxListItems)
+        {
+            return new EventError(index, name, $"'{name}' has more than {MaxListItems} flags");
+        }
+        foreach (var flag in flags)
+        {
+            if (!ImapSyntax.IsFlag(flag))
+            {
+                return new EventError(index, name, $"'{name}' contains '{Clip(flag)}', which is not an IMAP flag or keyword (RFC 3501 §9 flag)");
+            }
+            if (IsRecent(flag))
+            {
+                return new EventError(index, name, $"'{name}' must not include \\Recent (RFC 5423 §4.2)");
+            }
+        }
+        return null;
     }
 
     /// <summary>char.IsControl minus TAB: C0, DEL and C1.</summary>
@@ -939,17 +991,23 @@ internal static class MailEventDecoder
         }
         if (raw[0] == '-')
         {
-            error = new EventError(index, name, $"'{name}' must be a whole number from 0 to {max}, not negative (got {Clip(Encoding.UTF8.GetString(raw))})");
+            error = Negative(index, name, max, Encoding.UTF8.GetString(raw));
             return false;
         }
         if (!reader.TryGetUInt64(out value) || value > max)
         {
-            error = new EventError(index, name, $"'{name}' is too large: it must be a whole number from 0 to {max} (got {Clip(Encoding.UTF8.GetString(raw))})");
+            error = TooLarge(index, name, max, Encoding.UTF8.GetString(raw));
             return false;
         }
         error = null;
         return true;
     }
+
+    private static EventError Negative(int index, string name, ulong max, string number) =>
+        new(index, name, $"'{name}' must be a whole number from 0 to {max}, not negative (got {Clip(number)})");
+
+    private static EventError TooLarge(int index, string name, ulong max, string number) =>
+        new(index, name, $"'{name}' is too large: it must be a whole number from 0 to {max} (got {Clip(number)})");
 
     private static EventError WrongType(int index, string name, string expected, JsonTokenType got) =>
         new(index, name, $"'{name}' must be {expected}, not {Describe(got)}");

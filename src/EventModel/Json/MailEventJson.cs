@@ -89,6 +89,18 @@ public static class MailEventJson
     }
 
     /// <summary>
+    /// Checks an event object as <see cref="TryDecode"/> checks the JSON <see cref="Encode"/> writes for it,
+    /// without the JSON: the same rules in the same order, the same <paramref name="error"/>, and the same
+    /// normalised event in <paramref name="normalised"/> (IMAP URLs normalised, the mailbox taken from an
+    /// IMAP URL when absent). The in-process ingest's check, so it judges an event as HTTP ingest does.
+    /// </summary>
+    public static bool TryValidate(MailEvent mailEvent, int index, out MailEvent? normalised, out EventError? error)
+    {
+        ArgumentNullException.ThrowIfNull(mailEvent);
+        return MailEventDecoder.TryValidate(mailEvent, index, out normalised, out error);
+    }
+
+    /// <summary>
     /// Decodes a batch; each bad event is reported and skipped, never fatal to the rest.
     /// At most <paramref name="maxEvents"/> events are read; if the body holds more,
     /// <see cref="DecodedBatch.FramingError"/> says so and the rest is not read (docs/events.md).

@@ -235,6 +235,13 @@ public sealed partial class ImapClient
     /// <summary>UID FETCH (RFC 3501 §6.4.8) of the given UIDs; returns the FETCH responses for them.</summary>
     public async Task<IReadOnlyList<ImapFetchResponse>> UidFetchAsync(ImapSequenceSet uids, ImapFetchItem items = ImapFetchItem.Default, CancellationToken cancellationToken = default)
     {
+        var (command, claim) = UidFetchCommand(uids, items);
+        var (_, responses) = await ExecuteAsync(command, claim, cancellationToken).ConfigureAwait(false);
+        return responses.OfType<ImapFetchResponse>().ToArray();
+    }
+
+    private (ImapCommand Command, Func<ImapUntaggedResponse, ImapClaim> Claim) UidFetchCommand(ImapSequenceSet uids, ImapFetchItem items)
+    {
         ArgumentNullException.ThrowIfNull(uids);
         RequireState(ImapConnectionState.Selected, "UID FETCH");
         var names = new List<string> { "UID" };
@@ -244,10 +251,7 @@ public sealed partial class ImapClient
         if (items.HasFlag(ImapFetchItem.InternalDate)) names.Add("INTERNALDATE");
         if (items.HasFlag(ImapFetchItem.ModSeq) && Supports("CONDSTORE")) names.Add("MODSEQ");
         var command = Command("UID FETCH").Raw(uids.ToString()).Raw($"({string.Join(' ', names)})").Build();
-        var (_, responses) = await ExecuteAsync(command,
-            r => r is ImapFetchResponse { Uid: { } uid } && Contains(uids, uid) ? ImapClaim.Result : ImapClaim.None,
-            cancellationToken).ConfigureAwait(false);
-        return responses.OfType<ImapFetchResponse>().ToArray();
+        return (command, r => r is ImapFetchResponse { Uid: { } uid } && Contains(uids, uid) ? ImapClaim.Result : ImapClaim.None);
     }
 
     private static bool Contains(ImapSequenceSet set, uint uid)
@@ -513,6 +517,102 @@ public sealed partial class ImapClient
         finally
         {
             End(pending);
+            _commandLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Ends IDLE and runs UID FETCH without waiting for IDLE's tagged response in between: DONE and the
+    /// command go out in one write. RFC 2177 §3 forbids a command only while the server waits for DONE,
+    /// and after DONE the server "MUST immediately send the tagged response to the IDLE command and
+    /// prepare to process other commands"; RFC 9051 §5.5 lets a client send a command before earlier
+    /// ones completed, and UID FETCH is not ambiguous with pending EXPUNGEs (UIDs, not sequence numbers).
+    /// Saves one round trip on each new message. If the server already ended the IDLE on its own,
+    /// no DONE is sent. Always releases the command lock.
+    /// </summary>
+    internal async Task<IReadOnlyList<ImapFetchResponse>> EndIdleThenUidFetchAsync(
+        PendingCommand idle, ImapSequenceSet uids, ImapFetchItem items, CancellationToken cancellationToken)
+    {
+        PendingCommand? fetch = null;
+        try
+        {
+            var (command, claim) = UidFetchCommand(uids, items);
+            fetch = new PendingCommand(command.Tag, claim);
+            bool idling;
+            lock (_gate)
+            {
+                ThrowIfFailed();
+                // The read loop makes the fetch current when IDLE's tagged response comes (see Dispatch).
+                idling = _current == idle && !idle.Answered; // else the server ended the IDLE itself: no DONE
+                if (idling)
+                {
+                    _next = fetch;
+                }
+                else
+                {
+                    _current = fetch;
+                }
+            }
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(_options.CommandTimeout);
+            ImapTaggedResponse idleDone;
+            ImapTaggedResponse tagged;
+            ImapClientLog.Sent(_log, command);
+            try
+            {
+                // One write: as two, a Nagle-delayed second segment (or TLS record) could cost a round trip.
+                var part = command.Parts[0];
+                var done = "DONE\r\n"u8;
+                var bytes = new byte[(idling ? done.Length : 0) + part.Length];
+                if (idling)
+                {
+                    done.CopyTo(bytes);
+                }
+                part.Span.CopyTo(bytes.AsSpan(bytes.Length - part.Length));
+                await _stream.WriteAsync(bytes, timeout.Token).ConfigureAwait(false);
+                await _stream.FlushAsync(timeout.Token).ConfigureAwait(false);
+                idleDone = await idle.Completion.WaitAsync(timeout.Token).ConfigureAwait(false);
+                tagged = await fetch.Completion.WaitAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_failure is null && !cancellationToken.IsCancellationRequested)
+            {
+                var f = new ImapConnectionException($"DONE and UID FETCH got no response within {_options.CommandTimeout}; connection closed");
+                Fail(f);
+                throw f;
+            }
+            catch (OperationCanceledException) when (_failure is null)
+            {
+                Fail(new ImapConnectionException("ending IDLE was cancelled; connection closed"));
+                throw;
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
+            {
+                Fail(new ImapConnectionException($"connection lost while ending IDLE: {e.Message}", e));
+                ThrowIfFailed();
+                throw;
+            }
+            LastActivity = DateTimeOffset.UtcNow;
+            if (idleDone.Status != ImapStatus.Ok)
+            {
+                throw new ImapCommandException("IDLE", idleDone);
+            }
+            ObserveCode(tagged.Code);
+            if (tagged.Status != ImapStatus.Ok)
+            {
+                throw new ImapCommandException(command.Name, tagged);
+            }
+            return fetch.Responses.OfType<ImapFetchResponse>().ToArray();
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _next = null;
+                if (_current == idle || _current == fetch)
+                {
+                    _current = null;
+                }
+            }
             _commandLock.Release();
         }
     }

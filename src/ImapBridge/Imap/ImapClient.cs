@@ -43,6 +43,7 @@ public sealed partial class ImapClient : IAsyncDisposable
     private PipeReader _pipe;
     private ImapResponseReader _reader;
     private PendingCommand? _current;
+    private PendingCommand? _next; // sent after DONE, before IDLE's tagged response (EndIdleThenUidFetchAsync)
     private Task? _readLoop;
     private ImapConnectionException? _failure;
     private ImapUntaggedStatusResponse? _bye;
@@ -60,10 +61,14 @@ public sealed partial class ImapClient : IAsyncDisposable
         _stream = stream;
         _pipe = PipeReader.Create(stream, s_pipeOptions);
         _reader = new ImapResponseReader(_pipe, options.Limits);
+        // The consumer (the account watcher) continues on the read loop's thread: no thread-pool hop
+        // between reading a push and acting on it. Its code awaits (never blocks) while the loop must
+        // read on, so the loop goes on reading as soon as the consumer awaits.
         _unsolicited = Channel.CreateBounded<ImapUntaggedResponse>(new BoundedChannelOptions(options.UnsolicitedCapacity)
         {
             SingleWriter = true,
             FullMode = BoundedChannelFullMode.Wait,
+            AllowSynchronousContinuations = true,
         });
     }
 
@@ -351,6 +356,16 @@ public sealed partial class ImapClient : IAsyncDisposable
                 {
                     throw new ImapProtocolException($"tagged response for a command we did not send: \"{tagged.Tag}\"");
                 }
+                lock (_gate)
+                {
+                    current.Answered = true;
+                    // The command pipelined after DONE owns the responses from here on (RFC 2177 §3).
+                    if (_next is { } next && _current == current)
+                    {
+                        _current = next;
+                        _next = null;
+                    }
+                }
                 current.Complete(tagged);
                 break;
             case ImapContinuationResponse continuation:
@@ -414,6 +429,7 @@ public sealed partial class ImapClient : IAsyncDisposable
     private void Fail(ImapConnectionException failure, bool orderly = false)
     {
         PendingCommand? current;
+        PendingCommand? next;
         lock (_gate)
         {
             if (_failure is not null)
@@ -422,10 +438,12 @@ public sealed partial class ImapClient : IAsyncDisposable
             }
             _failure = failure;
             current = _current;
+            next = _next;
         }
         State = ImapConnectionState.Closed;
         ImapClientLog.Ended(_log, failure.Message);
         current?.Fail(failure);
+        next?.Fail(failure);
         // An orderly end (LOGOUT, Dispose) completes the channel normally; anything else with the error.
         _unsolicited.Writer.TryComplete(orderly ? null : failure);
         _closed.Cancel();
@@ -617,7 +635,8 @@ internal enum ImapClaim
 /// <summary>A command in flight: its tag, the untagged responses it claimed, its continuation and completion signals.</summary>
 internal sealed class PendingCommand
 {
-    private readonly TaskCompletionSource<ImapTaggedResponse> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Continuations run on the read loop's thread, like the unsolicited channel's (see ImapClient's constructor).
+    private readonly TaskCompletionSource<ImapTaggedResponse> _done = new(TaskCreationOptions.None);
     private readonly Func<ImapUntaggedResponse, ImapClaim>? _claim;
     private TaskCompletionSource<bool>? _continuation;
     private List<ImapUntaggedResponse>? _responses;
@@ -630,6 +649,9 @@ internal sealed class PendingCommand
 
     public string Tag { get; }
 
+    /// <summary>Its tagged response was read (set under the client's lock, before <see cref="Completion"/> completes).</summary>
+    public bool Answered { get; set; }
+
     public Task<ImapTaggedResponse> Completion => _done.Task;
 
     public IReadOnlyList<ImapUntaggedResponse> Responses => (IReadOnlyList<ImapUntaggedResponse>?)_responses ?? [];
@@ -639,7 +661,7 @@ internal sealed class PendingCommand
     public void Add(ImapUntaggedResponse response) => (_responses ??= []).Add(response);
 
     public void ExpectContinuation() =>
-        Volatile.Write(ref _continuation, new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously));
+        Volatile.Write(ref _continuation, new TaskCompletionSource<bool>(TaskCreationOptions.None));
 
     public bool SignalContinuation(ImapContinuationResponse response)
     {

@@ -79,6 +79,20 @@ public sealed class ImapIdleSession : IAsyncDisposable
         await _client.EndIdleAsync(_pending, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Sends DONE and UID FETCH together (see <see cref="ImapClient"/>'s EndIdleThenUidFetchAsync) and
+    /// returns the FETCH responses for <paramref name="uids"/>; the client can run commands again afterwards.
+    /// </summary>
+    public async Task<IReadOnlyList<ImapFetchResponse>> StopThenUidFetchAsync(ImapSequenceSet uids, ImapFetchItem items, CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            throw new InvalidOperationException("the IDLE was already stopped");
+        }
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        return await _client.EndIdleThenUidFetchAsync(_pending, uids, items, cancellationToken).ConfigureAwait(false);
+    }
+
     public async ValueTask DisposeAsync()
     {
         try

@@ -38,9 +38,9 @@ public sealed partial class EventIngest : IEventIngest
     public void StopAccepting() => _accepting = false;
 
     /// <summary>
-    /// In-process path. The event model has no separate validator, so each event is encoded with
-    /// <see cref="MailEventJson.Encode"/> and decoded again with <see cref="MailEventJson.TryDecode"/>:
-    /// exactly the checks an HTTP body gets, and the decoded (normalised) event is what is dispatched.
+    /// In-process path. Each event is checked with <see cref="MailEventJson.TryValidate"/>: the checks an
+    /// HTTP body gets for the same event (same rules, same error messages), without encoding it to JSON
+    /// and decoding it again; the normalised event is what is dispatched.
     /// </summary>
     public ValueTask<IngestResult> SubmitAsync(IReadOnlyList<MailEvent> events, string source, CancellationToken cancellationToken)
     {
@@ -55,21 +55,23 @@ public sealed partial class EventIngest : IEventIngest
                 batch.Errors.Add(new EventError(i, null, "event is null"));
                 continue;
             }
-            byte[] json;
+            bool valid;
+            MailEvent? normalised;
+            EventError? error;
             try
             {
-                json = MailEventJson.Encode(original);
+                valid = MailEventJson.TryValidate(original, i, out normalised, out error);
             }
-#pragma warning disable CA1031 // a malformed object from a buggy caller is one rejected event, not a failed batch
+#pragma warning disable CA1031 // a malformed object from a buggy caller (a null list item) is one rejected event, not a failed batch
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                batch.Errors.Add(new EventError(i, null, "event cannot be encoded: " + ex.Message));
+                batch.Errors.Add(new EventError(i, null, "event is malformed: " + ex.Message));
                 continue;
             }
-            if (MailEventJson.TryDecode(json, i, out var decoded, out var error) && decoded is not null)
+            if (valid && normalised is not null)
             {
-                batch.Events.Add((i, decoded));
+                batch.Events.Add((i, normalised));
             }
             else
             {

@@ -88,11 +88,11 @@ public sealed class AccountWatcherFakeServerTests
         var idleTag = await ServeUntilIdleAsync(c);
 
         await c.SendLinesAsync("* 2 EXISTS");
+        // DONE and the UID FETCH come together, before the IDLE's tagged response (RFC 2177 §3).
         Assert.Equal("DONE", await c.ReadLineAsync());
-        await c.SendLinesAsync($"{idleTag} OK idle done");
         var (tag, cmd) = await c.ReadCommandAsync();
         Assert.Equal("UID FETCH 5:* (UID FLAGS RFC822.SIZE)", cmd);
-        await c.SendLinesAsync("* 2 FETCH (UID 5 FLAGS () RFC822.SIZE 42)", $"{tag} OK done");
+        await c.SendLinesAsync($"{idleTag} OK idle done", "* 2 FETCH (UID 5 FLAGS () RFC822.SIZE 42)", $"{tag} OK done");
         (idleTag, cmd) = await c.ReadCommandAsync();
         Assert.Equal("IDLE", cmd);
         await c.SendLinesAsync("+ idling");
