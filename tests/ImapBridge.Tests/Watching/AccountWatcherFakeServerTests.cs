@@ -128,7 +128,9 @@ public sealed class AccountWatcherFakeServerTests
             await ServeUntilIdleAsync(again);
             // Checked while the second session is still open: closing it (end of this block)
             // is itself a connection error that would replace LastError.
-            Assert.Equal(2, watcher.Sessions);
+            // At least 2: on a loaded machine this thread can stall past the second session's own
+            // IDLE renewal (300 ms) and command timeout (1 s), and the watcher, rightly, reconnects again.
+            Assert.True(watcher.Sessions >= 2, $"sessions: {watcher.Sessions}");
             Assert.Contains("DONE", watcher.Status.LastError, StringComparison.Ordinal);
             Assert.Empty(sink.Events); // the resync found nothing new: no duplicate of anything
             await stop.CancelAsync();
