@@ -114,3 +114,13 @@ public static class SipTransportRules
         return new IPEndPoint(address, port);
     }
 }
+
+/// <summary>
+/// A datagram transport (UDP, RFC 3261 §18.1.1) that also sends bytes already written, from the
+/// calling thread — what <see cref="Transactions.SipClientTransactionSlot"/> sends and retransmits.
+/// </summary>
+public interface ISipDatagramTransport : ISipTransport
+{
+    /// <summary>Sends one datagram; throws <see cref="System.Net.Sockets.SocketException"/> or <see cref="ObjectDisposedException"/>.</summary>
+    void Send(ReadOnlySpan<byte> datagram, System.Net.SocketAddress remote);
+}

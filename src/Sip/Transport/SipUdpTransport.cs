@@ -14,7 +14,7 @@ namespace Aggregators.Sip.Transport;
 /// Responses the <see cref="SipTransportOptions.ResponseFastPath"/> takes are handled on the receive
 /// thread itself; everything else is parsed there and queued to the inbox.
 /// </summary>
-public sealed partial class SipUdpTransport : ISipTransport
+public sealed partial class SipUdpTransport : ISipDatagramTransport
 {
     private readonly Socket _socket;
     private readonly SipTransportOptions _options;
