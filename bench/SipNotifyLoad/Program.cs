@@ -17,7 +17,7 @@ using Microsoft.Extensions.DependencyInjection;
 // loopback), N subscriptions made by real SUBSCRIBEs from a sink in a child process that answers
 // every NOTIFY with 200 OK, events injected at a steady rate through IEventIngest. Prints
 // NOTIFYs/s, PNA CPU µs per NOTIFY, out-of-order and stale-final counts, memory per subscription.
-// Usage: SipNotifyLoad [--subs 2000] [--accounts 1|N] [--rate 20000] [--duration 10] [--alloc-types]
+// Usage: SipNotifyLoad [--subs 2000] [--accounts 1|N] [--rate 20000] [--duration 10] [--warmup 15] [--alloc-types]
 //        (the child runs as: SipNotifyLoad --sink <pna-port> <subs> <accounts>)
 
 if (args.Length > 0 && args[0] == "--sink")
@@ -29,7 +29,7 @@ var subs = Arg("--subs", 2000);
 var accounts = Arg("--accounts", 1);
 var rate = Arg("--rate", 20000);
 var duration = TimeSpan.FromSeconds(Arg("--duration", 10));
-var warmup = TimeSpan.FromSeconds(Arg("--warmup", 3));
+var warmup = TimeSpan.FromSeconds(Arg("--warmup", 15));
 var dir = Path.Combine(Path.GetTempPath(), "sipnotifyload-" + Guid.NewGuid().ToString("N")[..8]);
 Directory.CreateDirectory(dir);
 var messages = new uint[accounts];

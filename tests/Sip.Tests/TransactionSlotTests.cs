@@ -138,6 +138,23 @@ public class TransactionSlotTests
     }
 
     [Fact]
+    public void Two_layers_never_send_the_same_branch_and_do_not_take_each_others_responses()
+    {
+        // A second layer (another UA in the process, or the notifier made again after an in-process restart)
+        // starts its slots at index 0, generation 1 too: its random part keeps the branches apart (§8.1.1.7).
+        var clock = new ManualTimeProvider();
+        var (a, b) = (new SipTransactionLayer(Timers, clock), new SipTransactionLayer(Timers, clock));
+        var transport = new Datagrams();
+        var (userA, userB) = (new User(), new User());
+        Start(a.AcquireSlot(), transport, userA, 4);
+        Start(b.AcquireSlot(), transport, userB, 4);
+        Assert.NotEqual(BranchOf(transport.Sent[0]), BranchOf(transport.Sent[1]));
+        Assert.True(b.TryMatchResponse(Response(BranchOf(transport.Sent[0]), 200), SipParserLimits.Default)); // a stray for b
+        Assert.Empty(userA.Ends);
+        Assert.Empty(userB.Ends);
+    }
+
+    [Fact]
     public void One_request_at_a_time_and_a_released_slot_comes_back_with_later_generations()
     {
         var clock = new ManualTimeProvider();

@@ -24,7 +24,7 @@ public interface ISipClientSlotUser
 /// RFC 6665 §4.2.2 allows one NOTIFY at a time. Nothing is allocated per request: the request is
 /// written straight into the slot's buffer (which timer E retransmits), timers E and F are the slot's
 /// two reusable queue entries, and the branch encodes the slot's index and a generation number
-/// (<c>z9hG4bK</c>, the process's random part, <c>s</c>, 8 + 8 hex digits), so a response is matched
+/// (<c>z9hG4bK</c>, the layer's random part, <c>s</c>, 8 + 8 hex digits), so a response is matched
 /// by parsing its branch and indexing an array (§17.1.3: the whole branch and the CSeq method are
 /// still compared). Timer K is not run: in Completed a non-INVITE client transaction only absorbs
 /// response retransmissions (§17.1.2.2), and a slot absorbs those of its last request until it starts

@@ -38,7 +38,6 @@ public readonly record struct SipTransactionKey(string Branch, string Method, st
     // 64 random bits drawn once per process, then a counter: unique over space and time as §8.1.1.7
     // asks, without a call into the system RNG per request (one per NOTIFY was a measurable cost).
     private static readonly string BranchPrefix = SipVia.MagicCookie + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
-    internal static readonly byte[] BranchPrefixBytes = System.Text.Encoding.ASCII.GetBytes(BranchPrefix);
     private static long s_branchCounter = RandomNumberGenerator.GetInt32(int.MaxValue);
 
     /// <summary>A new branch (§8.1.1.7): the magic cookie, a per-process random part and a counter.</summary>

@@ -23,6 +23,11 @@ public sealed class SipTransactionLayer(SipTimerSettings? timers = null, TimePro
     private SipClientTransactionSlot[] _slots = [];
     private int _slotCount;
 
+    // Slot branches start with the magic cookie and 64 random bits drawn per layer, not per process: two
+    // layers (or a layer made again after an in-process restart) must never send the same branch (§8.1.1.7),
+    // and a slot's index and generation restart from 0 with every layer.
+    private readonly byte[] _slotBranchPrefix = System.Text.Encoding.ASCII.GetBytes(SipVia.MagicCookie + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)));
+
     public int ClientTransactionCount => _clients.Count;
 
     /// <summary>Scheduled timers E, F and K of client transactions and slots (for tests).</summary>
@@ -49,7 +54,7 @@ public sealed class SipTransactionLayer(SipTimerSettings? timers = null, TimePro
                 _slots.CopyTo(bigger, 0);
                 Volatile.Write(ref _slots, bigger);
             }
-            var slot = new SipClientTransactionSlot(this, _clientTimers, _timers, _slotCount, SipTransactionKey.BranchPrefixBytes);
+            var slot = new SipClientTransactionSlot(this, _clientTimers, _timers, _slotCount, _slotBranchPrefix);
             _slots[_slotCount] = slot;
             Volatile.Write(ref _slotCount, _slotCount + 1);
             return slot;
@@ -61,10 +66,10 @@ public sealed class SipTransactionLayer(SipTimerSettings? timers = null, TimePro
         lock (_slotLock) _freeSlots.Push(slot);
     }
 
-    /// <summary>The slot a branch names (z9hG4bK, our random part, 's', 8 hex digits of index, 8 of generation), else null.</summary>
+    /// <summary>The slot a branch names (z9hG4bK, this layer's random part, 's', 8 hex digits of index, 8 of generation), else null.</summary>
     private SipClientTransactionSlot? SlotOf(ReadOnlySpan<byte> branch)
     {
-        var prefix = SipTransactionKey.BranchPrefixBytes;
+        var prefix = _slotBranchPrefix;
         if (branch.Length != SipClientTransactionSlot.BranchLength || !branch.StartsWith(prefix) || branch[prefix.Length] != (byte)'s') return null;
         if (!System.Buffers.Text.Utf8Parser.TryParse(branch.Slice(prefix.Length + 1, 8), out uint index, out var used, 'x') || used != 8) return null;
         var slots = Volatile.Read(ref _slots);
