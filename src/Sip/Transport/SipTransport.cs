@@ -50,6 +50,9 @@ public sealed record SipTransportOptions
 
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>UDP only: the socket receive buffer to ask for, in bytes (SO_RCVBUF, capped by the system); 0 keeps the system default.</summary>
+    public int ReceiveBufferSize { get; init; }
+
     public int MaxConnections { get; init; } = 10_000;
 
     /// <summary>TLS only: the server certificate (with private key) presented to peers.</summary>

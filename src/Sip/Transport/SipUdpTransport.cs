@@ -31,6 +31,7 @@ public sealed partial class SipUdpTransport : ISipDatagramTransport
         _socket = new Socket(options.LocalEndPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         try
         {
+            if (options.ReceiveBufferSize > 0) _socket.ReceiveBufferSize = options.ReceiveBufferSize;
             _socket.Bind(options.LocalEndPoint);
         }
         catch
