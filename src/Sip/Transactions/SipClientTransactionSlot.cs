@@ -111,9 +111,8 @@ public sealed class SipClientTransactionSlot : ISipTimerTarget
             _user = user;
             State = SipTransactionState.Trying;
             Transmissions = 0;
-            _queue.Schedule(_timerF, _timers.TransactionTimeout);
             _intervalE = _timers.T1;
-            _queue.Schedule(_timerE, _intervalE);
+            _queue.Schedule(_timerF, _timers.TransactionTimeout, _timerE, _intervalE);
             failed = SendLocked();
         }
         if (failed is not null) End(SipClientTransactionOutcome.TransportError, 0, Generation);
@@ -214,8 +213,7 @@ public sealed class SipClientTransactionSlot : ISipTimerTarget
             if (generation != Generation || State is not (SipTransactionState.Trying or SipTransactionState.Proceeding)) return;
             // A final response: Completed (absorbing retransmissions until the next request); a timeout or error: Terminated.
             State = outcome == SipClientTransactionOutcome.Response ? SipTransactionState.Completed : SipTransactionState.Terminated;
-            _timerE.Cancel();
-            _timerF.Cancel();
+            _queue.Cancel(_timerE, _timerF);
             user = _user;
         }
         user?.OnCompleted(this, outcome, statusCode);

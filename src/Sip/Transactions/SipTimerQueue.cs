@@ -110,6 +110,35 @@ internal sealed class SipTimerQueue(TimeProvider time)
         }
     }
 
+    /// <summary>Two entries cancelled under one lock (a transaction's E and F when its final response arrives).</summary>
+    public void Cancel(SipTimerEntry first, SipTimerEntry second)
+    {
+        lock (_lock)
+        {
+            if (first.List is not null) Unlink(first);
+            if (second.List is not null) Unlink(second);
+        }
+    }
+
+    /// <summary>Two entries (re)scheduled under one lock, <paramref name="first"/> first (a transaction's F and E when it starts).</summary>
+    public void Schedule(SipTimerEntry first, TimeSpan firstDue, SipTimerEntry second, TimeSpan secondDue)
+    {
+        var (u1, u2) = (ToUnits(firstDue), ToUnits(secondDue));
+        lock (_lock)
+        {
+            var now = time.GetTimestamp();
+            foreach (var (entry, units) in (ReadOnlySpan<(SipTimerEntry, long)>)[(first, u1), (second, u2)])
+            {
+                if (entry.List is not null) Unlink(entry);
+                entry.Queue = this;
+                entry.Due = now + units;
+                entry.Order = _order++;
+                Append(ListFor(units), entry);
+                if (entry.Due < _armedFor) Arm(entry.Due, now);
+            }
+        }
+    }
+
     private void OnTick()
     {
         long tick;

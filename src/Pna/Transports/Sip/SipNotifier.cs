@@ -758,7 +758,7 @@ public sealed partial class SipNotifier : INotificationTransport
     private sealed class NotifyCompletion(SipNotifier notifier, NotifierDialog dialog, bool final) : ISipClientTransactionUser
     {
         public void OnCompleted(SipNonInviteClientTransaction transaction, SipClientTransactionResult result) =>
-            notifier.OnNotifyCompleted(dialog, result, final);
+            notifier.OnNotifyCompleted(dialog, result.Outcome, result.StatusCode, final);
     }
 
     internal SipRequest BuildNotify(NotifierDialog dialog, Notification? notification, string? terminateReason) =>
@@ -901,15 +901,26 @@ public sealed partial class SipNotifier : INotificationTransport
 
     private NotifyDatagram PrepareDatagram(NotifierDialog dialog, Notification? notification, string? terminateReason, uint cseq)
     {
-        var h = NotifyHeadersOf(dialog);
-        NotifyDatagramParts parts;
+        NotifyHeaders? h;
+        NotifyDatagramParts? parts;
         lock (dialog.Gate)
         {
-            if (dialog.Datagram is not { } cached || !ReferenceEquals(cached.RemoteTarget, h.RemoteTarget))
+            // Both made for the current remote target: one lock for both (the common case).
+            (h, parts) = (dialog.Headers, dialog.Datagram);
+            var target = dialog.State.RemoteTarget;
+            if (h is null || parts is null || !ReferenceEquals(h.RemoteTarget, target) || !ReferenceEquals(parts.RemoteTarget, target))
             {
-                dialog.Datagram = new NotifyDatagramParts(h, dialog.State.RouteSet);
+                h = null;
             }
-            parts = dialog.Datagram;
+        }
+        if (h is null || parts is null)
+        {
+            h = NotifyHeadersOf(dialog);
+            parts = new NotifyDatagramParts(h, dialog.State.RouteSet);
+            lock (dialog.Gate)
+            {
+                dialog.Datagram = parts;
+            }
         }
         var expires = RemainingSeconds(dialog);
         if (dialog.State.Event != MailEventNotifyBody.EventPackage)
@@ -937,15 +948,9 @@ public sealed partial class SipNotifier : INotificationTransport
     /// <summary>Told synchronously when a dialog's NOTIFY transaction ends (on the receive thread that read the 200, or the timer).</summary>
     private sealed class SlotCompletion(SipNotifier notifier, NotifierDialog dialog) : ISipClientSlotUser
     {
-        public void OnCompleted(SipClientTransactionSlot slot, SipClientTransactionOutcome outcome, int statusCode)
-        {
-            bool final;
-            lock (dialog.Gate)
-            {
-                final = dialog.FinalInFlight;
-            }
-            notifier.OnNotifyCompleted(dialog, new SipClientTransactionResult(outcome) { StatusCode = statusCode }, final);
-        }
+        // FinalInFlight was written before the slot started this transaction; the slot's lock orders that before this call.
+        public void OnCompleted(SipClientTransactionSlot slot, SipClientTransactionOutcome outcome, int statusCode) =>
+            notifier.OnNotifyCompleted(dialog, outcome, statusCode, dialog.FinalInFlight);
     }
 
     /// <summary>The top Via value (§8.1.1.7, RFC 3581 rport) as bytes, from the dialog's prefix and a fresh branch.</summary>
@@ -1018,7 +1023,7 @@ public sealed partial class SipNotifier : INotificationTransport
         return built;
     }
 
-    private void OnNotifyCompleted(NotifierDialog dialog, SipClientTransactionResult result, bool final)
+    private void OnNotifyCompleted(NotifierDialog dialog, SipClientTransactionOutcome outcome, int code, bool final)
     {
         if (_stopping)
         {
@@ -1029,11 +1034,10 @@ public sealed partial class SipNotifier : INotificationTransport
             End(dialog, "final NOTIFY sent");
             return;
         }
-        var code = result.StatusCode;
         if (code is < 200 or >= 300)
         {
             // RFC 6665 §4.2.2: a timeout, 481, or another failure ends the subscription, no further NOTIFY.
-            var why = result.Outcome switch
+            var why = outcome switch
             {
                 SipClientTransactionOutcome.Timeout => "NOTIFY timed out",
                 SipClientTransactionOutcome.TransportError => "NOTIFY transport error",
