@@ -100,7 +100,7 @@ internal readonly struct NotifyDatagram(NotifyDatagramParts parts, uint cseq, ul
             w.Put("\r\n\r\n"u8);
             w.Put(MailEventBodyPart.Opening);
             w.Put(digits[..d]);
-            w.Put(part.Rest);
+            w.Put(part.Rest.Span);
         }
         else
         {
@@ -160,7 +160,7 @@ internal sealed class MailEventBodyPart
 {
     public static ReadOnlySpan<byte> Opening => "{\"sequence\":"u8;
 
-    private MailEventBodyPart(string kind, MailboxPath mailbox, MailboxTotals? totals, MailEvent? mailEvent, TimeSpan? heartbeat, byte[] rest)
+    private MailEventBodyPart(string kind, MailboxPath mailbox, MailboxTotals? totals, MailEvent? mailEvent, TimeSpan? heartbeat, ReadOnlyMemory<byte> rest)
     {
         Kind = kind;
         Mailbox = mailbox;
@@ -181,7 +181,7 @@ internal sealed class MailEventBodyPart
     public TimeSpan? Heartbeat { get; }
 
     /// <summary>Everything after the sequence number: <c>,"kind":…}</c>.</summary>
-    public byte[] Rest { get; }
+    public ReadOnlyMemory<byte> Rest { get; }
 
     public bool IsFor(string kind, MailboxPath mailbox, MailboxTotals? totals, MailEvent? mailEvent, TimeSpan? heartbeat) =>
         ReferenceEquals(Event, mailEvent) && Kind == kind && Totals == totals && Heartbeat == heartbeat && Mailbox.Equals(mailbox);
@@ -192,7 +192,7 @@ internal sealed class MailEventBodyPart
         var whole = MailEventNotifyBody.Encode(0, kind, mailbox, totals, mailEvent, heartbeat);
         var zero = Opening.Length;
         return whole.AsSpan().StartsWith(Opening) && whole.Length > zero + 1 && whole[zero] == (byte)'0' && whole[zero + 1] == (byte)','
-            ? new MailEventBodyPart(kind, mailbox, totals, mailEvent, heartbeat, whole[(zero + 1)..])
+            ? new MailEventBodyPart(kind, mailbox, totals, mailEvent, heartbeat, whole.AsMemory(zero + 1))
             : null;
     }
 }
