@@ -104,33 +104,43 @@ public sealed partial class SipUdpTransport : ISipDatagramTransport
             {
                 continue; // ICMP port unreachable from an earlier send, or an oversize datagram
             }
-            var datagram = buffer.AsSpan(0, received);
-            if (IsKeepAlive(datagram)) continue;
-            if (fastPath is not null && IsResponse(datagram) && fastPath(datagram)) continue;
-            var remote = (IPEndPoint)template.Create(from);
-            SipMessage message;
-            try
-            {
-                message = SipMessageParser.ParseDatagram(datagram, _options.Limits);
-            }
-            catch (SipParseException e)
-            {
-                LogDropped(remote, e.Message);
-                continue;
-            }
-            if (message is SipRequest request) SipTransportRules.StampReceived(request, remote);
-            var item = new SipReceivedMessage(message, this, remote);
-            if (_inbox.TryWrite(item)) continue;
-            try
-            {
-                // A bounded inbox that waits when full: this thread waits with it (it is ours, not the pool's).
-                if (!_inbox.WaitToWriteAsync(_stop.Token).AsTask().GetAwaiter().GetResult()) return;
-                _inbox.TryWrite(item);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+            if (!OnDatagram(buffer.AsSpan(0, received), from, template, fastPath)) return;
+        }
+    }
+
+    /// <summary>
+    /// One received datagram (its own method: the receive loop never returns, so the JIT only ever
+    /// runs it as on-stack-replacement code; this part is compiled and tiered normally). False when
+    /// the transport is stopping.
+    /// </summary>
+    private bool OnDatagram(Span<byte> datagram, SocketAddress from, IPEndPoint template, SipResponseFastPath? fastPath)
+    {
+        if (IsKeepAlive(datagram)) return true;
+        if (fastPath is not null && IsResponse(datagram) && fastPath(datagram)) return true;
+        var remote = (IPEndPoint)template.Create(from);
+        SipMessage message;
+        try
+        {
+            message = SipMessageParser.ParseDatagram(datagram, _options.Limits);
+        }
+        catch (SipParseException e)
+        {
+            LogDropped(remote, e.Message);
+            return true;
+        }
+        if (message is SipRequest request) SipTransportRules.StampReceived(request, remote);
+        var item = new SipReceivedMessage(message, this, remote);
+        if (_inbox.TryWrite(item)) return true;
+        try
+        {
+            // A bounded inbox that waits when full: this thread waits with it (it is ours, not the pool's).
+            if (!_inbox.WaitToWriteAsync(_stop.Token).AsTask().GetAwaiter().GetResult()) return false;
+            _inbox.TryWrite(item);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 
