@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net;
+using System.Net.Sockets;
 using Aggregators.EventModel;
 using Aggregators.Pna.Authorization;
 using Aggregators.Pna.State;
@@ -16,9 +17,9 @@ namespace Aggregators.Benchmarks;
 
 /// <summary>
 /// The notifier's per-NOTIFY path on one thread, without sockets: a state handed to
-/// <see cref="SipNotifier.Deliver"/> → NOTIFY built from the dialog → client transaction (timers E/F
-/// on the shared queue) → written to bytes by a fake UDP transport as the real one does, then the
-/// 200 OK bytes → <see cref="SipNotifier.TryReceiveResponse"/> (head read, transaction match) →
+/// <see cref="SipNotifier.Deliver"/> → NOTIFY written to bytes from the dialog's parts into its
+/// transaction slot (timers E/F on the shared queue) → handed to a fake datagram transport, then the
+/// 200 OK bytes → <see cref="SipNotifier.TryReceiveResponse"/> (head read, slot match by branch) →
 /// the transaction completes and the dialog is idle again. One operation = one NOTIFY and its 200;
 /// the allocation column is the managed bytes per NOTIFY.
 /// </summary>
@@ -82,7 +83,7 @@ public class SipNotifyPathBenchmarks
     }
 
     /// <summary>UDP as far as the notifier sees it: writes each message as the real transport does and prepares the 200 a UA would send.</summary>
-    private sealed class Udp : ISipTransport
+    private sealed class Udp : ISipDatagramTransport
     {
         private readonly ArrayBufferWriter<byte> _wire = new(2048);
 
@@ -102,6 +103,9 @@ public class SipNotifyPathBenchmarks
             }
             return ValueTask.CompletedTask;
         }
+
+        /// <summary>The notifier's UDP path: NOTIFYs arrive as bytes (the SUBSCRIBE's 200 through <see cref="SendAsync"/>).</summary>
+        public void Send(ReadOnlySpan<byte> datagram, SocketAddress remote) => Pending200 = Make200(datagram, Response);
 
         // 200 OK with the NOTIFY's Via, From, To, Call-ID and CSeq lines copied (RFC 3261 §8.2.6.2).
         private static int Make200(ReadOnlySpan<byte> request, Span<byte> output)

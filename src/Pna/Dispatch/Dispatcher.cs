@@ -178,9 +178,10 @@ public sealed partial class Dispatcher
             return;
         }
         _metrics.Matches.Add(_matches.Count);
+        var ticks = _time.GetTimestamp(); // one clock read per event, not per matching subscription
         foreach (var subscription in _matches)
         {
-            Notify(subscription, NotificationKind.Event, e, e.Mailbox, totals);
+            Notify(subscription, NotificationKind.Event, e, e.Mailbox, totals, ticks);
         }
     }
 
@@ -222,13 +223,13 @@ public sealed partial class Dispatcher
     {
         var mailbox = subscription.Filter.Mailbox.IsRoot ? MailboxPath.Inbox : subscription.Filter.Mailbox;
         var totals = _state.Get(subscription.Filter.Account, mailbox)?.Totals;
-        Notify(subscription, kind, null, mailbox, totals);
+        Notify(subscription, kind, null, mailbox, totals, _time.GetTimestamp());
     }
 
-    private void Notify(Subscription subscription, NotificationKind kind, MailEvent? e, MailboxPath mailbox, MailboxTotals? totals)
+    private void Notify(Subscription subscription, NotificationKind kind, MailEvent? e, MailboxPath mailbox, MailboxTotals? totals, long ticks)
     {
         var sequence = ++subscription.Sequence;
-        Volatile.Write(ref subscription.LastNotifiedTicks, _time.GetTimestamp());
+        Volatile.Write(ref subscription.LastNotifiedTicks, ticks);
         var transport = subscription.Transport;
         try
         {

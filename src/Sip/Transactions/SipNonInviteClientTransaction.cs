@@ -104,7 +104,7 @@ public sealed class SipNonInviteClientTransaction : ISipTimerTarget
             if (!_transport.IsReliable)
             {
                 _intervalE = _timers.T1;
-                _timerE = _timerQueue.Schedule(this, SipTimerKind.E, _intervalE);
+                _timerE = _timerQueue.Schedule(this, SipTimerKind.E, _intervalE); // rescheduled, not renewed, on every retransmission
             }
         }
         Send();
@@ -156,7 +156,7 @@ public sealed class SipNonInviteClientTransaction : ISipTimerTarget
         {
             if (State is not (SipTransactionState.Trying or SipTransactionState.Proceeding)) return;
             _intervalE = State == SipTransactionState.Trying ? Min(_intervalE * 2, _timers.T2) : _timers.T2;
-            _timerE = _timerQueue.Schedule(this, SipTimerKind.E, _intervalE);
+            _timerQueue.Schedule(_timerE!, _intervalE);
         }
         Send();
     }

@@ -18,8 +18,63 @@ public sealed class SipTransactionLayer(SipTimerSettings? timers = null, TimePro
     private readonly ConcurrentDictionary<SipTransactionKey, SipNonInviteClientTransaction> _clients = new();
     private readonly ConcurrentDictionary<SipTransactionKey, SipNonInviteServerTransaction> _servers = new();
     private Action<SipNonInviteClientTransaction>? _removeClient; // one delegate for all transactions
+    private readonly Lock _slotLock = new();
+    private readonly Stack<SipClientTransactionSlot> _freeSlots = new();
+    private SipClientTransactionSlot[] _slots = [];
+    private int _slotCount;
+
+    // Slot branches start with the magic cookie and 64 random bits drawn per layer, not per process: two
+    // layers (or a layer made again after an in-process restart) must never send the same branch (§8.1.1.7),
+    // and a slot's index and generation restart from 0 with every layer.
+    private readonly byte[] _slotBranchPrefix = System.Text.Encoding.ASCII.GetBytes(SipVia.MagicCookie + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)));
 
     public int ClientTransactionCount => _clients.Count;
+
+    /// <summary>Scheduled timers E, F and K of client transactions and slots (for tests).</summary>
+    internal int ScheduledTimers => _clientTimers.Count;
+
+    /// <summary>
+    /// A reusable client transaction for a sender with one request in flight at a time over a
+    /// datagram transport (see <see cref="SipClientTransactionSlot"/>); give it back with
+    /// <see cref="SipClientTransactionSlot.Release"/>. Its responses are matched by
+    /// <see cref="TryMatchResponse"/> (and <see cref="ProcessResponse"/>) from the branch alone.
+    /// </summary>
+    public SipClientTransactionSlot AcquireSlot()
+    {
+        lock (_slotLock)
+        {
+            if (_freeSlots.TryPop(out var free))
+            {
+                free.Reuse();
+                return free;
+            }
+            if (_slotCount == _slots.Length)
+            {
+                var bigger = new SipClientTransactionSlot[Math.Max(16, _slots.Length * 2)];
+                _slots.CopyTo(bigger, 0);
+                Volatile.Write(ref _slots, bigger);
+            }
+            var slot = new SipClientTransactionSlot(this, _clientTimers, _timers, _slotCount, _slotBranchPrefix);
+            _slots[_slotCount] = slot;
+            Volatile.Write(ref _slotCount, _slotCount + 1);
+            return slot;
+        }
+    }
+
+    internal void ReleaseSlot(SipClientTransactionSlot slot)
+    {
+        lock (_slotLock) _freeSlots.Push(slot);
+    }
+
+    /// <summary>The slot a branch names (z9hG4bK, this layer's random part, 's', 8 hex digits of index, 8 of generation), else null.</summary>
+    private SipClientTransactionSlot? SlotOf(ReadOnlySpan<byte> branch)
+    {
+        var prefix = _slotBranchPrefix;
+        if (branch.Length != SipClientTransactionSlot.BranchLength || !branch.StartsWith(prefix) || branch[prefix.Length] != (byte)'s') return null;
+        if (!System.Buffers.Text.Utf8Parser.TryParse(branch.Slice(prefix.Length + 1, 8), out uint index, out var used, 'x') || used != 8) return null;
+        var slots = Volatile.Read(ref _slots);
+        return index < (uint)Volatile.Read(ref _slotCount) && index < (uint)slots.Length ? slots[index] : null;
+    }
     public int ServerTransactionCount => _servers.Count;
 
     /// <summary>
@@ -78,6 +133,11 @@ public sealed class SipTransactionLayer(SipTimerSettings? timers = null, TimePro
     {
         ArgumentNullException.ThrowIfNull(limits);
         if (!SipResponseHead.TryRead(message, limits, out var head)) return false;
+        if (SlotOf(head.Branch) is { } slot)
+        {
+            slot.Receive(head.Branch, head.Method, head.StatusCode); // a stray (old generation, other method) is dropped there
+            return true;
+        }
         var key = new SipTransactionKey(Encoding.ASCII.GetString(head.Branch), head.MethodName(), null);
         if (!_clients.TryGetValue(key, out var tx)) return true;
         if (!tx.StatusOnly) return false;
@@ -88,6 +148,11 @@ public sealed class SipTransactionLayer(SipTimerSettings? timers = null, TimePro
     /// <summary>Hands a response to its client transaction; false for a stray response (§18.1.2: discard).</summary>
     public bool ProcessResponse(SipResponse response)
     {
+        if (response.TopVia?.Branch is { Length: SipClientTransactionSlot.BranchLength } branch && SlotOf(Encoding.ASCII.GetBytes(branch)) is { } slot)
+        {
+            slot.Receive(Encoding.ASCII.GetBytes(branch), Encoding.ASCII.GetBytes(response.CSeq.Method), response.StatusCode);
+            return true;
+        }
         if (SipTransactionKey.ForResponse(response) is not { } key || !_clients.TryGetValue(key, out var tx)) return false;
         tx.ReceiveResponse(response);
         return true;

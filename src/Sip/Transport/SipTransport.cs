@@ -50,6 +50,9 @@ public sealed record SipTransportOptions
 
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>UDP only: the socket receive buffer to ask for, in bytes (SO_RCVBUF, capped by the system); 0 keeps the system default.</summary>
+    public int ReceiveBufferSize { get; init; }
+
     public int MaxConnections { get; init; } = 10_000;
 
     /// <summary>TLS only: the server certificate (with private key) presented to peers.</summary>
@@ -113,4 +116,14 @@ public static class SipTransportRules
         var port = topVia.Rport ?? (topVia.HasRport ? source?.Port : null) ?? topVia.Port ?? (topVia.Transport == "TLS" ? 5061 : 5060);
         return new IPEndPoint(address, port);
     }
+}
+
+/// <summary>
+/// A datagram transport (UDP, RFC 3261 §18.1.1) that also sends bytes already written, from the
+/// calling thread — what <see cref="Transactions.SipClientTransactionSlot"/> sends and retransmits.
+/// </summary>
+public interface ISipDatagramTransport : ISipTransport
+{
+    /// <summary>Sends one datagram; throws <see cref="System.Net.Sockets.SocketException"/> or <see cref="ObjectDisposedException"/>.</summary>
+    void Send(ReadOnlySpan<byte> datagram, System.Net.SocketAddress remote);
 }

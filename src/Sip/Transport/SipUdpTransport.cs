@@ -6,15 +6,22 @@ using Microsoft.Extensions.Logging;
 
 namespace Aggregators.Sip.Transport;
 
-/// <summary>UDP: one datagram, one message (RFC 3261 §18.3); malformed datagrams are logged and dropped.</summary>
-public sealed partial class SipUdpTransport : ISipTransport
+/// <summary>
+/// UDP: one datagram, one message (RFC 3261 §18.3); malformed datagrams are logged and dropped.
+/// One dedicated thread per transport receives with blocking calls, and every send is a blocking
+/// <c>sendto</c> from the caller's thread: no async socket operation ever runs on the socket (.NET
+/// would make it non-blocking for good), so a datagram costs no epoll wake-up and no thread-pool hop.
+/// Responses the <see cref="SipTransportOptions.ResponseFastPath"/> takes are handled on the receive
+/// thread itself; everything else is parsed there and queued to the inbox.
+/// </summary>
+public sealed partial class SipUdpTransport : ISipDatagramTransport
 {
     private readonly Socket _socket;
     private readonly SipTransportOptions _options;
     private readonly ChannelWriter<SipReceivedMessage> _inbox;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
-    private readonly Task _receiving;
+    private readonly Thread _receiving;
 
     private SipUdpTransport(SipTransportOptions options, ChannelWriter<SipReceivedMessage> inbox)
     {
@@ -24,6 +31,7 @@ public sealed partial class SipUdpTransport : ISipTransport
         _socket = new Socket(options.LocalEndPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         try
         {
+            if (options.ReceiveBufferSize > 0) _socket.ReceiveBufferSize = options.ReceiveBufferSize;
             _socket.Bind(options.LocalEndPoint);
         }
         catch
@@ -32,7 +40,8 @@ public sealed partial class SipUdpTransport : ISipTransport
             throw;
         }
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
-        _receiving = Task.Run(ReceiveLoopAsync);
+        _receiving = new Thread(ReceiveLoop) { IsBackground = true, Name = "SIP UDP " + LocalEndPoint };
+        _receiving.Start();
     }
 
     public static SipUdpTransport Bind(SipTransportOptions options, ChannelWriter<SipReceivedMessage> inbox) => new(options, inbox);
@@ -41,15 +50,33 @@ public sealed partial class SipUdpTransport : ISipTransport
     public bool IsReliable => false;
     public IPEndPoint LocalEndPoint { get; }
 
-    public async ValueTask SendAsync(SipMessage message, IPEndPoint remote, CancellationToken cancellationToken = default)
+    /// <summary>Sends at once from the calling thread (a blocking <c>sendto</c>); errors come back in the returned task.</summary>
+    public ValueTask SendAsync(SipMessage message, IPEndPoint remote, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(message);
         // Written into a pooled buffer and sent from it: no array per datagram (timer E resends too).
         using var buffer = new PooledBufferWriter(1024 + message.Body.Length);
         SipMessageWriter.Write(message, buffer);
-        await _socket.SendToAsync(buffer.WrittenMemory, SocketFlags.None, remote, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            _socket.SendTo(buffer.WrittenMemory.Span, SocketFlags.None, remote);
+            return ValueTask.CompletedTask;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            return ValueTask.FromException(e);
+        }
     }
 
-    private async Task ReceiveLoopAsync()
+    /// <summary>
+    /// Sends a datagram already written (e.g. a NOTIFY from a dialog's pre-encoded bytes) to an
+    /// address in socket form, from the calling thread. Throws <see cref="SocketException"/> or
+    /// <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    public void Send(ReadOnlySpan<byte> datagram, SocketAddress remote) => _socket.SendTo(datagram, SocketFlags.None, remote);
+
+    private void ReceiveLoop()
     {
         var buffer = new byte[65536];
         // One SocketAddress filled in by every receive: no EndPoint object per datagram. An IPEndPoint
@@ -63,11 +90,7 @@ public sealed partial class SipUdpTransport : ISipTransport
             int received;
             try
             {
-                received = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, from, _stop.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
+                received = _socket.ReceiveFrom(buffer, SocketFlags.None, from);
             }
             catch (ObjectDisposedException)
             {
@@ -75,28 +98,49 @@ public sealed partial class SipUdpTransport : ISipTransport
             }
             catch (SocketException) when (_stop.IsCancellationRequested)
             {
-                return; // the SocketAddress overload reports a cancelled receive as OperationAborted
+                return; // closed under the blocking receive
             }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.MessageSize)
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.MessageSize or SocketError.Interrupted)
             {
                 continue; // ICMP port unreachable from an earlier send, or an oversize datagram
             }
-            var datagram = buffer.AsSpan(0, received);
-            if (IsKeepAlive(datagram)) continue;
-            if (fastPath is not null && IsResponse(datagram) && fastPath(datagram)) continue;
-            var remote = (IPEndPoint)template.Create(from);
-            SipMessage message;
-            try
-            {
-                message = SipMessageParser.ParseDatagram(datagram, _options.Limits);
-            }
-            catch (SipParseException e)
-            {
-                LogDropped(remote, e.Message);
-                continue;
-            }
-            if (message is SipRequest request) SipTransportRules.StampReceived(request, remote);
-            await _inbox.WriteAsync(new SipReceivedMessage(message, this, remote), _stop.Token).ConfigureAwait(false);
+            if (!OnDatagram(buffer.AsSpan(0, received), from, template, fastPath)) return;
+        }
+    }
+
+    /// <summary>
+    /// One received datagram (its own method: the receive loop never returns, so the JIT only ever
+    /// runs it as on-stack-replacement code; this part is compiled and tiered normally). False when
+    /// the transport is stopping.
+    /// </summary>
+    private bool OnDatagram(Span<byte> datagram, SocketAddress from, IPEndPoint template, SipResponseFastPath? fastPath)
+    {
+        if (IsKeepAlive(datagram)) return true;
+        if (fastPath is not null && IsResponse(datagram) && fastPath(datagram)) return true;
+        var remote = (IPEndPoint)template.Create(from);
+        SipMessage message;
+        try
+        {
+            message = SipMessageParser.ParseDatagram(datagram, _options.Limits);
+        }
+        catch (SipParseException e)
+        {
+            LogDropped(remote, e.Message);
+            return true;
+        }
+        if (message is SipRequest request) SipTransportRules.StampReceived(request, remote);
+        var item = new SipReceivedMessage(message, this, remote);
+        if (_inbox.TryWrite(item)) return true;
+        try
+        {
+            // A bounded inbox that waits when full: this thread waits with it (it is ours, not the pool's).
+            if (!_inbox.WaitToWriteAsync(_stop.Token).AsTask().GetAwaiter().GetResult()) return false;
+            _inbox.TryWrite(item);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 
@@ -111,15 +155,10 @@ public sealed partial class SipUdpTransport : ISipTransport
 
     public async ValueTask DisposeAsync()
     {
+        if (_stop.IsCancellationRequested) return;
         await _stop.CancelAsync().ConfigureAwait(false);
-        _socket.Dispose();
-        try
-        {
-            await _receiving.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
+        _socket.Dispose(); // unblocks the receive
+        if (Thread.CurrentThread != _receiving) _receiving.Join();
         _stop.Dispose();
     }
 }

@@ -91,11 +91,12 @@ public sealed class BaresipPhone : IAsyncDisposable
     /// <summary>Reads netstrings "len:json," from ctrl_tcp and keeps the MWI_NOTIFY bodies.</summary>
     private async Task ReadEventsAsync()
     {
-        var stream = _ctrl.GetStream();
         var buffer = new List<byte>();
         var chunk = new byte[8192];
         try
         {
+            // Inside the try: a test that ends within moments may dispose the client before this runs.
+            var stream = _ctrl.GetStream();
             while (!_stop.IsCancellationRequested)
             {
                 var n = await stream.ReadAsync(chunk, _stop.Token);

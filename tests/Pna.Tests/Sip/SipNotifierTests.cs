@@ -14,7 +14,15 @@ public class SipNotifierTests
 {
     private readonly ManualTimeProvider _time = new();
     private readonly FakeSipHost _host = new();
-    private readonly RecordingSipTransport _transport = new();
+    private readonly RecordingSipTransport _transport;
+
+    public SipNotifierTests()
+        : this(reliable: true)
+    {
+    }
+
+    /// <param name="reliable">false: every test again over the UDP path (NOTIFYs as bytes on transaction slots).</param>
+    protected SipNotifierTests(bool reliable) => _transport = new RecordingSipTransport(reliable);
 
     private SipNotifier Notifier(bool authentication = false, Action<SipNotifierOptions>? configure = null)
     {
@@ -446,3 +454,6 @@ public class SipNotifierTests
         }
     }
 }
+
+/// <summary>The same tests over a datagram transport: NOTIFYs written as bytes on per-dialog transaction slots.</summary>
+public sealed class SipNotifierUdpTests() : SipNotifierTests(reliable: false);

@@ -11,8 +11,11 @@ using Aggregators.Sip.Transport;
 
 namespace Aggregators.Pna.Tests.Sip;
 
-/// <summary>A transport that records what the notifier sends (through the codec, as on the wire).</summary>
-internal sealed class RecordingSipTransport(bool reliable = true) : ISipTransport
+/// <summary>
+/// A transport that records what the notifier sends (through the codec, as on the wire). Unreliable,
+/// it is a datagram transport: the notifier then writes NOTIFYs as bytes (its UDP path), parsed here.
+/// </summary>
+internal sealed class RecordingSipTransport(bool reliable = true) : ISipDatagramTransport
 {
     public ConcurrentQueue<(SipMessage Message, IPEndPoint To)> Sent { get; } = new();
 
@@ -32,6 +35,20 @@ internal sealed class RecordingSipTransport(bool reliable = true) : ISipTranspor
             OnNotify?.Invoke(notify);
         }
         return ValueTask.CompletedTask;
+    }
+
+    public void Send(ReadOnlySpan<byte> datagram, SocketAddress remote)
+    {
+        if (reliable)
+        {
+            throw new InvalidOperationException("a reliable transport gets messages, not datagrams");
+        }
+        var copy = SipMessageParser.ParseDatagram(datagram);
+        Sent.Enqueue((copy, (IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(remote)));
+        if (copy is SipRequest { Method: SipMethods.Notify } notify)
+        {
+            OnNotify?.Invoke(notify);
+        }
     }
 
     public IReadOnlyList<SipResponse> Responses => [.. Sent.Select(s => s.Message).OfType<SipResponse>()];

@@ -22,6 +22,23 @@ internal sealed class MessageSummaryBytes
         _tail = Encoding.UTF8.GetBytes((account is null ? "" : "Message-Account: " + account + "\r\n") + MessageSummary.CanonicalClassName(messageClass) + ": ");
     }
 
+    private Last? _last;
+
+    private sealed record Last(MailboxTotals Totals, byte[] Body);
+
+    /// <summary>
+    /// As <see cref="Encode"/>, but the last body is kept and returned again for the same totals: every
+    /// subscriber of an account gets the same bytes (one instance is shared per account). The array
+    /// must not be changed.
+    /// </summary>
+    public byte[] EncodeShared(MailboxTotals totals)
+    {
+        if (Volatile.Read(ref _last) is { } last && last.Totals == totals) return last.Body;
+        var body = Encode(totals);
+        Volatile.Write(ref _last, new Last(totals, body));
+        return body;
+    }
+
     public byte[] Encode(MailboxTotals totals)
     {
         var unseen = Math.Min(totals.Unseen, totals.Messages);

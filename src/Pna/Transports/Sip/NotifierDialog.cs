@@ -44,6 +44,21 @@ internal sealed class NotifierDialog(SipDialogState state, ISipTransport transpo
     /// <summary>The parts of every NOTIFY that do not change between NOTIFYs of this dialog (see <see cref="NotifyHeaders"/>).</summary>
     public NotifyHeaders? Headers { get; set; }
 
+    /// <summary>UDP: the dialog's NOTIFY parts as bytes (see <see cref="NotifyDatagramParts"/>), rebuilt with <see cref="Headers"/>.</summary>
+    public NotifyDatagramParts? Datagram { get; set; }
+
+    /// <summary>UDP: the reusable client transaction of the dialog's NOTIFYs (one in flight, RFC 6665 §4.2.2); given back when the dialog ends.</summary>
+    public Aggregators.Sip.Transactions.SipClientTransactionSlot? Slot { get; set; }
+
+    /// <summary>UDP: <see cref="Remote"/> in socket form, made once.</summary>
+    public System.Net.SocketAddress? RemoteAddress { get; set; }
+
+    /// <summary>UDP: whether the NOTIFY in flight is the final one.</summary>
+    public bool FinalInFlight { get; set; }
+
+    /// <summary>UDP: told when the slot's NOTIFY transaction ends (one object per dialog).</summary>
+    public Aggregators.Sip.Transactions.ISipClientSlotUser? SlotUser { get; set; }
+
     public (string, string, string) Key => (State.CallId, State.LocalTag, State.RemoteTag);
 }
 

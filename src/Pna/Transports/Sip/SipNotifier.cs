@@ -39,6 +39,7 @@ public sealed partial class SipNotifier : INotificationTransport
     private readonly ConcurrentDictionary<(string, string, string), NotifierDialog> _byDialog = new();
     private readonly ConcurrentDictionary<string, NotifierDialog> _awaiting = new(StringComparer.Ordinal);
     private readonly HashSet<string> _domains;
+    private readonly ConcurrentDictionary<string, MessageSummaryBytes> _summaries = new(StringComparer.Ordinal); // one per account: bodies shared (RFC 3842)
     private readonly string _realm;
     private long _notifiesSent;
     private volatile bool _stopping;
@@ -718,6 +719,11 @@ public sealed partial class SipNotifier : INotificationTransport
     /// <summary>Builds and sends one NOTIFY; <paramref name="terminateReason"/> makes it the final one.</summary>
     private void SendNotify(NotifierDialog dialog, Notification? notification, string? terminateReason)
     {
+        if (dialog.Transport is ISipDatagramTransport { IsReliable: false } datagram)
+        {
+            SendNotifyDatagram(dialog, datagram, notification, terminateReason);
+            return;
+        }
         SipRequest request;
         try
         {
@@ -752,10 +758,14 @@ public sealed partial class SipNotifier : INotificationTransport
     private sealed class NotifyCompletion(SipNotifier notifier, NotifierDialog dialog, bool final) : ISipClientTransactionUser
     {
         public void OnCompleted(SipNonInviteClientTransaction transaction, SipClientTransactionResult result) =>
-            notifier.OnNotifyCompleted(dialog, result, final);
+            notifier.OnNotifyCompleted(dialog, result.Outcome, result.StatusCode, final);
     }
 
-    internal SipRequest BuildNotify(NotifierDialog dialog, Notification? notification, string? terminateReason)
+    internal SipRequest BuildNotify(NotifierDialog dialog, Notification? notification, string? terminateReason) =>
+        BuildNotify(dialog, notification, terminateReason, NextCSeq(dialog), SipTransactionKey.NewBranch());
+
+    /// <summary>The dialog's next CSeq (RFC 3261 §12.2.1.1); a new block is reserved and stored before a CSeq past the last one is used.</summary>
+    private uint NextCSeq(NotifierDialog dialog)
     {
         var s = dialog.State;
         uint cseq;
@@ -773,9 +783,16 @@ public sealed partial class SipNotifier : INotificationTransport
         {
             _host.UpdateTransportState(sub.Id, persist); // stored before the CSeq is used
         }
+        return cseq;
+    }
+
+    /// <summary>The NOTIFY as a request, with the given CSeq and branch (the TCP/TLS path, and the reference the UDP bytes are tested against).</summary>
+    internal SipRequest BuildNotify(NotifierDialog dialog, Notification? notification, string? terminateReason, uint cseq, string branch)
+    {
+        var s = dialog.State;
         var h = NotifyHeadersOf(dialog);
         var request = new SipRequest(SipMethods.Notify, h.Target);
-        request.Headers.Add(SipHeaderNames.Via, ViaValue(h.ViaPrefix, SipTransactionKey.NewBranch()));
+        request.Headers.Add(SipHeaderNames.Via, ViaValue(h.ViaPrefix, branch));
         foreach (var route in s.RouteSet)
         {
             request.Headers.Add(SipHeaderNames.Route, route);
@@ -790,8 +807,7 @@ public sealed partial class SipNotifier : INotificationTransport
         // RFC 6665 §4.1.3, §8.2.3: active;expires=<remaining> (subscribers time their refresh from it), or terminated;reason=.
         if (terminateReason is null)
         {
-            var remaining = dialog.Subscription?.Expires is { } e ? Math.Max(0, (long)Math.Ceiling((e - _time.GetUtcNow()).TotalSeconds)) : 0;
-            request.Headers.Add(SipHeaderNames.SubscriptionState, Then("active;expires="u8, (ulong)remaining));
+            request.Headers.Add(SipHeaderNames.SubscriptionState, Then("active;expires="u8, RemainingSeconds(dialog)));
         }
         else
         {
@@ -801,19 +817,140 @@ public sealed partial class SipNotifier : INotificationTransport
         if (s.Event == MailEventNotifyBody.EventPackage)
         {
             request.Headers.Add(SipHeaderNames.ContentType, MailEventType);
-            request.Body = notification is { } n
-                // docs/sip.md: the initial body says which heartbeat interval was granted.
-                ? MailEventNotifyBody.Encode(n.Sequence, KindName(n.Kind), n.Mailbox, n.Totals, n.Event,
-                    n.Kind == NotificationKind.Initial ? _host.GrantedHeartbeat(n.Subscription.Filter) : null)
-                : MailEventNotifyBody.Encode(0, "initial", dialog.Subscription?.Filter.Mailbox ?? MailboxPath.Root, null, null,
-                    dialog.Subscription is { } subscription ? _host.GrantedHeartbeat(subscription.Filter) : null);
+            request.Body = MailEventBody(dialog, notification);
             return request;
         }
         request.Headers.Add(SipHeaderNames.ContentType, SummaryType);
-        request.Body = totals is { } t
-            ? h.Summary!.Encode(t)
-            : new MessageSummary { MessagesWaiting = false, MessageAccount = s.Account }.ToBytes();
+        request.Body = SummaryBody(dialog, h, totals);
         return request;
+    }
+
+    private byte[] MailEventBody(NotifierDialog dialog, Notification? notification) =>
+        notification is { } n
+            // docs/sip.md: the initial body says which heartbeat interval was granted.
+            ? MailEventNotifyBody.Encode(n.Sequence, KindName(n.Kind), n.Mailbox, n.Totals, n.Event, HeartbeatOf(n))
+            : MailEventNotifyBody.Encode(0, "initial", dialog.Subscription?.Filter.Mailbox ?? MailboxPath.Root, null, null,
+                dialog.Subscription is { } subscription ? _host.GrantedHeartbeat(subscription.Filter) : null);
+
+    private TimeSpan? HeartbeatOf(in Notification n) => n.Kind == NotificationKind.Initial ? _host.GrantedHeartbeat(n.Subscription.Filter) : null;
+
+    private static byte[] SummaryBody(NotifierDialog dialog, NotifyHeaders h, MailboxTotals? totals) =>
+        totals is { } t
+            ? h.Summary!.EncodeShared(t)
+            : new MessageSummary { MessagesWaiting = false, MessageAccount = dialog.State.Account }.ToBytes();
+
+    /// <summary>RFC 6665 §4.1.3, §8.2.3: the expires= of an active Subscription-State, the time left (subscribers time their refresh from it).</summary>
+    private ulong RemainingSeconds(NotifierDialog dialog) =>
+        dialog.Subscription?.Expires is { } e ? (ulong)Math.Max(0, (long)Math.Ceiling((e - _time.GetUtcNow()).TotalSeconds)) : 0;
+
+    // ---- UDP: NOTIFYs written straight to bytes on a per-dialog transaction slot -------------------
+
+    private MailEventBodyPart? _lastEventBody; // the last event's body part: one event fans out to many dialogs
+
+    private void SendNotifyDatagram(NotifierDialog dialog, ISipDatagramTransport transport, Notification? notification, string? terminateReason)
+    {
+        NotifyDatagram notify;
+        try
+        {
+            notify = PrepareDatagram(dialog, notification, terminateReason, NextCSeq(dialog));
+        }
+#pragma warning disable CA1031 // a dialog whose stored state no longer makes a valid request ends; others go on
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            LogBuildFailed(e, dialog.Subscription?.Id ?? 0);
+            End(dialog, "NOTIFY could not be built");
+            return;
+        }
+        InvalidOperationException? failed = null;
+        lock (dialog.Gate)
+        {
+            // Started under the gate, where End gives the slot back: a slot is never used after its dialog ended.
+            if (dialog.Ended)
+            {
+                return;
+            }
+            dialog.FinalInFlight = terminateReason is not null;
+            var slot = dialog.Slot ??= _transactions.AcquireSlot();
+            dialog.SlotUser ??= new SlotCompletion(this, dialog);
+            dialog.RemoteAddress ??= dialog.Remote.Serialize();
+            Interlocked.Increment(ref _notifiesSent);
+            try
+            {
+                slot.Start(transport, dialog.RemoteAddress, SipMethods.Notify, dialog.SlotUser, notify, NotifyDatagram.Write);
+            }
+            catch (InvalidOperationException e)
+            {
+                failed = e;
+            }
+        }
+        if (failed is not null)
+        {
+            LogBuildFailed(failed, dialog.Subscription?.Id ?? 0);
+            End(dialog, "NOTIFY could not be sent");
+        }
+    }
+
+    /// <summary>The UDP NOTIFY's bytes with the given CSeq and branch (for tests: they must equal the written <see cref="BuildNotify(NotifierDialog, Notification?, string?, uint, string)"/>).</summary>
+    internal byte[] NotifyDatagramBytes(NotifierDialog dialog, Notification? notification, string? terminateReason, uint cseq, string branch)
+    {
+        var buffer = new byte[1 << 16];
+        var n = NotifyDatagram.Write(buffer, Encoding.ASCII.GetBytes(branch), PrepareDatagram(dialog, notification, terminateReason, cseq));
+        return buffer.AsSpan(0, n).ToArray();
+    }
+
+    private NotifyDatagram PrepareDatagram(NotifierDialog dialog, Notification? notification, string? terminateReason, uint cseq)
+    {
+        NotifyHeaders? h;
+        NotifyDatagramParts? parts;
+        lock (dialog.Gate)
+        {
+            // Both made for the current remote target: one lock for both (the common case).
+            (h, parts) = (dialog.Headers, dialog.Datagram);
+            var target = dialog.State.RemoteTarget;
+            if (h is null || parts is null || !ReferenceEquals(h.RemoteTarget, target) || !ReferenceEquals(parts.RemoteTarget, target))
+            {
+                h = null;
+            }
+        }
+        if (h is null || parts is null)
+        {
+            h = NotifyHeadersOf(dialog);
+            parts = new NotifyDatagramParts(h, dialog.State.RouteSet);
+            lock (dialog.Gate)
+            {
+                dialog.Datagram = parts;
+            }
+        }
+        var expires = RemainingSeconds(dialog);
+        if (dialog.State.Event != MailEventNotifyBody.EventPackage)
+        {
+            return new NotifyDatagram(parts, cseq, expires, terminateReason, SummaryType, null, 0, SummaryBody(dialog, h, notification?.Totals));
+        }
+        if (notification is { } n)
+        {
+            var kind = KindName(n.Kind);
+            var heartbeat = HeartbeatOf(n);
+            var part = Volatile.Read(ref _lastEventBody);
+            if (part is null || !part.IsFor(kind, n.Mailbox, n.Totals, n.Event, heartbeat))
+            {
+                part = MailEventBodyPart.Encode(kind, n.Mailbox, n.Totals, n.Event, heartbeat);
+                Volatile.Write(ref _lastEventBody, part);
+            }
+            if (part is not null)
+            {
+                return new NotifyDatagram(parts, cseq, expires, terminateReason, MailEventType, part, n.Sequence, default);
+            }
+        }
+        return new NotifyDatagram(parts, cseq, expires, terminateReason, MailEventType, null, 0, MailEventBody(dialog, notification));
+    }
+
+    /// <summary>Told synchronously when a dialog's NOTIFY transaction ends (on the receive thread that read the 200, or the timer).</summary>
+    private sealed class SlotCompletion(SipNotifier notifier, NotifierDialog dialog) : ISipClientSlotUser
+    {
+        // FinalInFlight was written before the slot started this transaction; the slot's lock orders that before this call.
+        public void OnCompleted(SipClientTransactionSlot slot, SipClientTransactionOutcome outcome, int statusCode) =>
+            notifier.OnNotifyCompleted(dialog, outcome, statusCode, dialog.FinalInFlight);
     }
 
     /// <summary>The top Via value (§8.1.1.7, RFC 3581 rport) as bytes, from the dialog's prefix and a fresh branch.</summary>
@@ -878,7 +1015,7 @@ public sealed partial class SipNotifier : INotificationTransport
             Encoding.UTF8.GetBytes(s.CallId),
             Encoding.UTF8.GetBytes("<" + LocalContact(transport) + ">"),
             Encoding.UTF8.GetBytes(s.EventId is null ? s.Event : s.Event + ";id=" + s.EventId),
-            s.Event == MailEventNotifyBody.EventPackage ? null : new MessageSummaryBytes(s.Account, _options.MessageClass));
+            s.Event == MailEventNotifyBody.EventPackage ? null : _summaries.GetOrAdd(s.Account ?? "", static (a, c) => new MessageSummaryBytes(a.Length == 0 ? null : a, c), _options.MessageClass));
         lock (dialog.Gate)
         {
             dialog.Headers = built;
@@ -886,7 +1023,7 @@ public sealed partial class SipNotifier : INotificationTransport
         return built;
     }
 
-    private void OnNotifyCompleted(NotifierDialog dialog, SipClientTransactionResult result, bool final)
+    private void OnNotifyCompleted(NotifierDialog dialog, SipClientTransactionOutcome outcome, int code, bool final)
     {
         if (_stopping)
         {
@@ -897,11 +1034,10 @@ public sealed partial class SipNotifier : INotificationTransport
             End(dialog, "final NOTIFY sent");
             return;
         }
-        var code = result.StatusCode;
         if (code is < 200 or >= 300)
         {
             // RFC 6665 §4.2.2: a timeout, 481, or another failure ends the subscription, no further NOTIFY.
-            var why = result.Outcome switch
+            var why = outcome switch
             {
                 SipClientTransactionOutcome.Timeout => "NOTIFY timed out",
                 SipClientTransactionOutcome.TransportError => "NOTIFY transport error",
@@ -951,6 +1087,8 @@ public sealed partial class SipNotifier : INotificationTransport
             dialog.InFlight = false;
             dialog.Pending = null;
             dialog.ExpiryTimer?.Dispose();
+            dialog.Slot?.Release(); // not in flight: End follows a completed (or never started) NOTIFY
+            dialog.Slot = null;
         }
         _byDialog.TryRemove(new(dialog.Key, dialog));
         if (dialog.Subscription is { } s)

@@ -46,6 +46,14 @@ public sealed class SipNotifierOptions
     /// <summary>Answer 404 for accounts the PNA has never had an event for.</summary>
     public bool RejectUnknownAccounts { get; set; } = true;
 
+    /// <summary>
+    /// The receive buffer asked for on each UDP listener, in bytes (SO_RCVBUF; Linux caps it at
+    /// net.core.rmem_max). Every dialog may have a NOTIFY in flight, so a burst fanned out to many
+    /// dialogs brings as many 200s back at once: those dropped for a full buffer cost a timer-E
+    /// retransmission each. 0: the system default (about 200 KB on Linux).
+    /// </summary>
+    public int UdpReceiveBufferBytes { get; set; } = 4 << 20;
+
     public int MinExpiresSeconds { get; set; } = 60;
     public int MaxExpiresSeconds { get; set; } = 3600;
     public int DefaultExpiresSeconds { get; set; } = 3600;
@@ -99,6 +107,10 @@ public sealed class SipNotifierOptions
         if (Tls.Count > 0 && string.IsNullOrEmpty(TlsCertificateFile))
         {
             yield return "Pna:Sip:Tls needs Pna:Sip:TlsCertificateFile";
+        }
+        if (UdpReceiveBufferBytes < 0)
+        {
+            yield return "Pna:Sip:UdpReceiveBufferBytes: must be 0 (system default) or a size in bytes";
         }
         if (MinExpiresSeconds < 1 || MaxExpiresSeconds < MinExpiresSeconds || DefaultExpiresSeconds < MinExpiresSeconds || DefaultExpiresSeconds > MaxExpiresSeconds)
         {

@@ -49,6 +49,7 @@ public sealed partial class SipNotifierService(
                 LocalEndPoint = endpoint,
                 ServerCertificate = certificate,
                 ResponseFastPath = notifier.TryReceiveResponse,
+                ReceiveBufferSize = o.UdpReceiveBufferBytes,
                 TimeProvider = time,
                 LoggerFactory = loggers,
             };
