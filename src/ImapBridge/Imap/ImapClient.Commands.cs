@@ -491,21 +491,9 @@ public sealed partial class ImapClient
                 }
                 tagged = await pending.Completion.WaitAsync(timeout.Token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (_failure is null && !cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
             {
-                var f = new ImapConnectionException($"IDLE got no response to DONE within {_options.CommandTimeout}; connection closed");
-                Fail(f);
-                throw f;
-            }
-            catch (OperationCanceledException) when (_failure is null)
-            {
-                Fail(new ImapConnectionException("ending IDLE was cancelled; connection closed"));
-                throw;
-            }
-            catch (Exception e) when (e is IOException or ObjectDisposedException)
-            {
-                Fail(new ImapConnectionException($"connection lost while ending IDLE: {e.Message}", e));
-                ThrowIfFailed();
+                if (OnCommandFailed(e, "DONE", cancellationToken) is { } failure) throw failure;
                 throw;
             }
             LastActivity = DateTimeOffset.UtcNow;
@@ -574,21 +562,9 @@ public sealed partial class ImapClient
                 idleDone = await idle.Completion.WaitAsync(timeout.Token).ConfigureAwait(false);
                 tagged = await fetch.Completion.WaitAsync(timeout.Token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (_failure is null && !cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
             {
-                var f = new ImapConnectionException($"DONE and UID FETCH got no response within {_options.CommandTimeout}; connection closed");
-                Fail(f);
-                throw f;
-            }
-            catch (OperationCanceledException) when (_failure is null)
-            {
-                Fail(new ImapConnectionException("ending IDLE was cancelled; connection closed"));
-                throw;
-            }
-            catch (Exception e) when (e is IOException or ObjectDisposedException)
-            {
-                Fail(new ImapConnectionException($"connection lost while ending IDLE: {e.Message}", e));
-                ThrowIfFailed();
+                if (OnCommandFailed(e, "DONE and UID FETCH", cancellationToken) is { } failure) throw failure;
                 throw;
             }
             LastActivity = DateTimeOffset.UtcNow;

@@ -458,6 +458,32 @@ public sealed partial class ImapClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A command's write or wait failed. The command stream is then in an unknown state (its tagged
+    /// response may still come, or half of it was written), so the connection is closed. Returns the exception
+    /// to throw instead (a timeout), or null to rethrow the original (a cancellation by the caller, or
+    /// a connection that had already failed); a lost connection throws from here.
+    /// </summary>
+    private ImapConnectionException? OnCommandFailed(Exception e, string command, CancellationToken callerToken)
+    {
+        switch (e)
+        {
+            case OperationCanceledException when _failure is null && !callerToken.IsCancellationRequested:
+                var timedOut = new ImapConnectionException($"{command} got no response within {_options.CommandTimeout}; connection closed");
+                Fail(timedOut);
+                return timedOut;
+            case OperationCanceledException when _failure is null:
+                Fail(new ImapConnectionException($"{command} was cancelled; connection closed because the command stream is in an unknown state"));
+                return null;
+            case IOException or ObjectDisposedException or SocketException:
+                Fail(new ImapConnectionException($"connection lost while sending {command}: {e.Message}", e));
+                ThrowIfFailed();
+                return null;
+            default:
+                return null;
+        }
+    }
+
     private void ThrowIfFailed()
     {
         if (_failure is { } f)
@@ -582,21 +608,9 @@ public sealed partial class ImapClient : IAsyncDisposable
             }
             return await pending.Completion.WaitAsync(token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (_failure is null && !callerToken.IsCancellationRequested)
+        catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException or SocketException)
         {
-            var f = new ImapConnectionException($"{command.Name} got no response within {_options.CommandTimeout}; connection closed");
-            Fail(f);
-            throw f;
-        }
-        catch (OperationCanceledException) when (_failure is null)
-        {
-            Fail(new ImapConnectionException($"{command.Name} was cancelled; connection closed because the command stream is in an unknown state"));
-            throw;
-        }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
-        {
-            Fail(new ImapConnectionException($"connection lost while sending {command.Name}: {e.Message}", e));
-            ThrowIfFailed();
+            if (OnCommandFailed(e, command.Name, callerToken) is { } failure) throw failure;
             throw;
         }
         catch (ImapConnectionException)
