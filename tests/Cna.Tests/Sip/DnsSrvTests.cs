@@ -68,38 +68,12 @@ public sealed class DnsSrvTests
     [Fact]
     public async Task A_loopback_dns_server_is_asked_udp_first_and_answers_are_cached()
     {
-        using var dns = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        dns.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        var asked = new List<string>();
-        var serving = Task.Run(async () =>
-        {
-            var buffer = new byte[512];
-            while (true)
-            {
-                SocketReceiveFromResult r;
-                try
-                {
-                    r = await dns.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0));
-                }
-                catch (Exception e) when (e is SocketException or ObjectDisposedException)
-                {
-                    return; // the test is over
-                }
-                var query = buffer.AsSpan(0, r.ReceivedBytes).ToArray();
-                var name = Encoding.ASCII.GetString(query, 13, query.Length - 13 - 5);
-                asked.Add(name);
-                var answer = name.StartsWith("_sip", StringComparison.Ordinal) && name.Contains("udp", StringComparison.Ordinal)
-                    ? Answer(query, (1, 1, 5099, "127.0.0.1"))
-                    : Answer(query);
-                await dns.SendToAsync(answer, SocketFlags.None, r.RemoteEndPoint);
-            }
-        });
-        var resolver = new DnsSrvResolver((IPEndPoint)dns.LocalEndPoint!, TimeProvider.System);
+        await using var dns = new LoopbackDnsServer();
+        dns.Srv["_sip._udp.example.com"] = [(1, 1, 5099, "127.0.0.1")];
+        var resolver = new DnsSrvResolver(dns.EndPoint, TimeProvider.System);
         var found = await resolver.ResolveAsync("example.com", CancellationToken.None);
         Assert.Equal((new IPEndPoint(IPAddress.Loopback, 5099), "udp"), found);
         Assert.Equal(found, await resolver.ResolveAsync("example.com", CancellationToken.None));
-        Assert.Single(asked);
-        dns.Dispose();
-        await serving;
+        Assert.Equal(["_sip._udp.example.com"], dns.Asked); // UDP first, found, then cached
     }
 }
