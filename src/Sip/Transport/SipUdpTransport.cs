@@ -74,35 +74,17 @@ public sealed partial class SipUdpTransport : ISipDatagramTransport
     /// address in socket form, from the calling thread. Throws <see cref="SocketException"/> or
     /// <see cref="ObjectDisposedException"/>.
     /// </summary>
-    public void Send(ReadOnlySpan<byte> datagram, SocketAddress remote)
-    {
-        // On the receive thread inside a batch (a 200 released the next NOTIFY): queued and sent
-        // with the batch's other datagrams by one sendmmsg after the batch.
-        if (_sendBatch is { } batch && Environment.CurrentManagedThreadId == _receiveThreadId)
-        {
-            if (batch.TryAdd(datagram, remote)) return;
-            if (batch.Count == UdpBatchSender.Capacity)
-            {
-                batch.Flush(_socket.SafeHandle);
-                if (batch.TryAdd(datagram, remote)) return;
-            }
-        }
-        _socket.SendTo(datagram, SocketFlags.None, remote);
-    }
-
-    private UdpBatchSender? _sendBatch; // set and used by the receive thread only, while in a batch
-    private int _receiveThreadId;
+    public void Send(ReadOnlySpan<byte> datagram, SocketAddress remote) => _socket.SendTo(datagram, SocketFlags.None, remote);
 
     private void ReceiveLoop()
     {
+        var buffer = new byte[65536];
         // One SocketAddress filled in by every receive: no EndPoint object per datagram. An IPEndPoint
         // is made only for what goes up the stack (requests, responses not taken by the fast path).
         var family = LocalEndPoint.AddressFamily;
+        var from = new SocketAddress(family);
         var template = new IPEndPoint(family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
         var fastPath = _options.ResponseFastPath;
-        if (UdpBatchReceiver.IsSupported && !ReceiveBatches(template, fastPath)) return;
-        var buffer = new byte[65536];
-        var from = new SocketAddress(family);
         while (!_stop.IsCancellationRequested)
         {
             int received;
@@ -123,67 +105,6 @@ public sealed partial class SipUdpTransport : ISipDatagramTransport
                 continue; // ICMP port unreachable from an earlier send, or an oversize datagram
             }
             if (!OnDatagram(buffer.AsSpan(0, received), from, template, fastPath)) return;
-        }
-    }
-
-    /// <summary>
-    /// Linux: the datagrams already queued are taken with one <c>recvmmsg</c> (a burst of 200s costs
-    /// one syscall per batch, not per datagram). False when the transport is stopping; true when
-    /// <c>recvmmsg</c> failed in a way the plain <c>ReceiveFrom</c> loop should handle instead.
-    /// </summary>
-    private bool ReceiveBatches(IPEndPoint template, SipResponseFastPath? fastPath)
-    {
-        const int EINTR = 4, EBADF = 9, EAGAIN = 11, ENOTSOCK = 88, ECONNREFUSED = 111;
-        using var batch = new UdpBatchReceiver(LocalEndPoint.AddressFamily);
-        using var sends = new UdpBatchSender();
-        _receiveThreadId = Environment.CurrentManagedThreadId;
-        while (!_stop.IsCancellationRequested)
-        {
-            int count, error;
-            try
-            {
-                count = batch.Receive(_socket.SafeHandle, out error);
-            }
-            catch (ObjectDisposedException)
-            {
-                return false; // the socket's handle was closed before the call
-            }
-            if (_stop.IsCancellationRequested) return false; // shut down under the blocking receive
-            if (count < 0)
-            {
-                // ICMP port unreachable from an earlier send, or a signal: receive again.
-                if (error is EINTR or EAGAIN or ECONNREFUSED) continue;
-                if (error is EBADF or ENOTSOCK) return false;
-                return true;
-            }
-            _sendBatch = sends;
-            try
-            {
-                for (var i = 0; i < count; i++)
-                {
-                    // An oversize datagram (cut short by the kernel) is dropped, like MessageSize below.
-                    if (!batch.TryGetDatagram(i, out var datagram, out var from)) continue;
-                    if (!OnDatagram(datagram, from, template, fastPath)) return false;
-                }
-            }
-            finally
-            {
-                _sendBatch = null;
-                if (sends.Count > 0 && !_stop.IsCancellationRequested) FlushSends(sends);
-            }
-        }
-        return false;
-    }
-
-    private void FlushSends(UdpBatchSender sends)
-    {
-        try
-        {
-            sends.Flush(_socket.SafeHandle);
-        }
-        catch (ObjectDisposedException)
-        {
-            // closed while stopping: the queued datagrams go nowhere
         }
     }
 
@@ -236,16 +157,7 @@ public sealed partial class SipUdpTransport : ISipDatagramTransport
     {
         if (_stop.IsCancellationRequested) return;
         await _stop.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            // Wakes a receive blocked in recvmmsg (closing the descriptor alone would not). On an
-            // unconnected UDP socket Linux reports ENOTCONN but still shuts the receive side down.
-            _socket.Shutdown(SocketShutdown.Both);
-        }
-        catch (SocketException)
-        {
-        }
-        _socket.Dispose(); // unblocks the plain receive
+        _socket.Dispose(); // unblocks the receive
         if (Thread.CurrentThread != _receiving) _receiving.Join();
         _stop.Dispose();
     }
