@@ -91,7 +91,13 @@ public sealed class SequenceWindowTests
         }
         // The block is used up while its successor is still being written: the caller must wait.
         var beyond = Task.Run(() => window.TryNext(SequenceWindow.BlockSize + 1, out var wire) ? wire : -1);
-        await Task.Delay(200);
+        // Until the caller is waiting for the write ahead (on a loaded machine the task may start late).
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (window.Waits == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+        await Task.Delay(50);
         Assert.False(beyond.IsCompleted, "a number beyond the stored reservation was handed out before it was stored");
         store.Open.Set();
         Assert.Equal(5000 + SequenceWindow.BlockSize + 1, await beyond.WaitAsync(TimeSpan.FromSeconds(30)));
