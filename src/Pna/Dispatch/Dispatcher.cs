@@ -26,6 +26,7 @@ public sealed partial class Dispatcher
     private readonly ILogger<Dispatcher> _logger;
     private readonly List<Subscription> _matches = new(64);
     private readonly Dictionary<(INotificationTransport, NotificationKind), long> _outCounts = [];
+    private readonly List<IBurstingTransport> _bursting = new(2); // in a burst since the current batch or control item began
     private Task? _run;
     private long _queuedEvents;
     private long _dispatchedEvents;
@@ -165,7 +166,7 @@ public sealed partial class Dispatcher
         }
         Interlocked.Add(ref _queuedEvents, -batch.Count);
         Interlocked.Add(ref _dispatchedEvents, batch.Count);
-        FlushOutCounts();
+        EndBurst();
     }
 
     private void Dispatch(MailEvent e, DateTimeOffset now)
@@ -215,7 +216,7 @@ public sealed partial class Dispatcher
             LogControlFailed(ex, subscription.Id);
             item.Activated?.TrySetException(ex);
         }
-        FlushOutCounts();
+        EndBurst();
     }
 
     /// <summary>The subscribed mailbox's current totals; INBOX for an account-root subscription.</summary>
@@ -233,6 +234,11 @@ public sealed partial class Dispatcher
         var transport = subscription.Transport;
         try
         {
+            if (transport is IBurstingTransport bursting && !InBurst(bursting))
+            {
+                bursting.BeginBurst();
+                _bursting.Add(bursting);
+            }
             transport.Deliver(new Notification(subscription, kind, e, mailbox, totals, sequence));
         }
 #pragma warning disable CA1031 // a throwing transport is logged and never stops the dispatcher
@@ -244,6 +250,38 @@ public sealed partial class Dispatcher
         }
         var key = (transport, kind);
         _outCounts[key] = _outCounts.GetValueOrDefault(key) + 1;
+    }
+
+    private bool InBurst(IBurstingTransport transport)
+    {
+        foreach (var t in _bursting)
+        {
+            if (ReferenceEquals(t, transport))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>After a batch or control item: held deliveries leave, counts go to the metrics.</summary>
+    private void EndBurst()
+    {
+        foreach (var transport in _bursting)
+        {
+            try
+            {
+                transport.EndBurst();
+            }
+#pragma warning disable CA1031 // a throwing transport is logged and never stops the dispatcher
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                LogBurstFailed(ex, ((INotificationTransport)transport).Name);
+            }
+        }
+        _bursting.Clear();
+        FlushOutCounts();
     }
 
     private void FlushOutCounts()
@@ -285,6 +323,9 @@ public sealed partial class Dispatcher
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Control item for subscription #{Id} failed")]
     private partial void LogControlFailed(Exception exception, long id);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Transport {Transport} threw ending a burst of deliveries")]
+    private partial void LogBurstFailed(Exception exception, string transport);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Transport {Transport} threw delivering a {Kind} notification for subscription #{Id}")]
     private partial void LogTransportFailed(Exception exception, string transport, long id, NotificationKind kind);

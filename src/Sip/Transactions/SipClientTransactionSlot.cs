@@ -83,8 +83,10 @@ public sealed class SipClientTransactionSlot : ISipTimerTarget
     /// timers F and E (§17.1.2.2), the first send from this thread. The slot must be idle or Completed
     /// (one request at a time). A send that fails ends the transaction with
     /// <see cref="SipClientTransactionOutcome.TransportError"/>, told to <paramref name="user"/> before this returns.
+    /// With <paramref name="batch"/> (on <paramref name="transport"/>) the first send is queued there and
+    /// leaves when its owner flushes it; retransmissions are sent directly.
     /// </summary>
-    public void Start<TState>(ISipDatagramTransport transport, SocketAddress destination, string method, ISipClientSlotUser user, TState state, SipRequestBytesWriter<TState> write)
+    public void Start<TState>(ISipDatagramTransport transport, SocketAddress destination, string method, ISipClientSlotUser user, TState state, SipRequestBytesWriter<TState> write, SipDatagramBatch? batch = null)
     {
         ArgumentNullException.ThrowIfNull(transport);
         ArgumentNullException.ThrowIfNull(destination);
@@ -113,7 +115,7 @@ public sealed class SipClientTransactionSlot : ISipTimerTarget
             Transmissions = 0;
             _intervalE = _timers.T1;
             _queue.Schedule(_timerF, _timers.TransactionTimeout, _timerE, _intervalE);
-            failed = SendLocked();
+            failed = SendLocked(batch is not null && ReferenceEquals(batch.Transport, transport) ? batch : null);
         }
         if (failed is not null) End(SipClientTransactionOutcome.TransportError, 0, Generation);
     }
@@ -134,12 +136,13 @@ public sealed class SipClientTransactionSlot : ISipTimerTarget
     }
 
     // Under _lock.
-    private Exception? SendLocked()
+    private Exception? SendLocked(SipDatagramBatch? batch = null)
     {
         Transmissions++;
         try
         {
-            _transport!.Send(_wire.AsSpan(0, _length), _destination!);
+            if (batch is not null) batch.Send(_wire.AsSpan(0, _length), _destination!);
+            else _transport!.Send(_wire.AsSpan(0, _length), _destination!);
             return null;
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
