@@ -248,8 +248,28 @@ public sealed partial class Dispatcher
             _metrics.TransportFailures.Add(1, new KeyValuePair<string, object?>("transport", transport.Name));
             LogTransportFailed(ex, transport.Name, subscription.Id, kind);
         }
-        var key = (transport, kind);
-        _outCounts[key] = _outCounts.GetValueOrDefault(key) + 1;
+        // Counted in runs (a fan-out is one long run): a dictionary update per run, not per notification.
+        if (ReferenceEquals(transport, _runTransport) && kind == _runKind)
+        {
+            _runCount++;
+            return;
+        }
+        CloseRun();
+        (_runTransport, _runKind, _runCount) = (transport, kind, 1);
+    }
+
+    private INotificationTransport? _runTransport;
+    private NotificationKind _runKind;
+    private long _runCount;
+
+    private void CloseRun()
+    {
+        if (_runTransport is { } t)
+        {
+            var key = (t, _runKind);
+            _outCounts[key] = _outCounts.GetValueOrDefault(key) + _runCount;
+            _runTransport = null;
+        }
     }
 
     private bool InBurst(IBurstingTransport transport)
@@ -286,6 +306,7 @@ public sealed partial class Dispatcher
 
     private void FlushOutCounts()
     {
+        CloseRun();
         if (_outCounts.Count == 0)
         {
             return;
