@@ -93,6 +93,14 @@ try
     var kernel0 = Process.GetCurrentProcess().PrivilegedProcessorTime;
     var allocated0 = GC.GetTotalAllocatedBytes(precise: true);
     using var allocationSampler = args.Contains("--alloc-types") ? new AllocationSampler() : null;
+    // Exceptions thrown in the window (first chance, caught or not): none belong on a hot path.
+    var thrown = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+    var counting = true;
+    AppDomain.CurrentDomain.FirstChanceException += (_, e) =>
+    {
+        if (Environment.GetEnvironmentVariable("SIPLOAD_STACK") is not null && thrown.IsEmpty) Console.Error.WriteLine(new System.Diagnostics.StackTrace(true));
+        if (Volatile.Read(ref counting)) thrown.AddOrUpdate($"{e.Exception.GetType().Name} in {e.Exception.TargetSite?.DeclaringType?.Name}.{e.Exception.TargetSite?.Name}", 1, (_, n) => n + 1);
+    };
     var sent0 = notifier.NotifiesSent;
     var clock = Stopwatch.StartNew();
     var injected = await RunLoad(duration);
@@ -103,6 +111,7 @@ try
     var kernel = Process.GetCurrentProcess().PrivilegedProcessorTime - kernel0;
     var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated0;
     var notifies = notifier.NotifiesSent - sent0;
+    Volatile.Write(ref counting, false);
 
     // The final truth per account, for the sink's stale-final check.
     var state = app.Services.GetRequiredService<MailboxStateStore>();
@@ -127,6 +136,7 @@ try
         Console.WriteLine($"memory per sub       {(memoryAfter - memoryBefore) / (double)subs:0} bytes (managed heap delta)");
     }
     Console.WriteLine($"sink                 {report}");
+    Console.WriteLine($"exceptions thrown    {thrown.Values.Sum()} in the window{string.Concat(thrown.OrderByDescending(kv => kv.Value).Take(5).Select(kv => $"; {kv.Value} {kv.Key}"))}");
     allocationSampler?.Print(notifies);
     await app.StopAsync();
     return 0;

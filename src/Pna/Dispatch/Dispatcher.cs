@@ -65,6 +65,19 @@ public sealed partial class Dispatcher
     public void Start() => _run ??= Task.Factory.StartNew(
         RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
 
+    /// <summary>Queues a batch if there is room now; false when the queue is full or closed.</summary>
+    public bool TryEnqueue(MailEvent[] events, int count)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        Interlocked.Add(ref _queuedEvents, count);
+        if (_events.Writer.TryWrite(new EventBatch(events, count)))
+        {
+            return true;
+        }
+        Interlocked.Add(ref _queuedEvents, -count);
+        return false;
+    }
+
     /// <summary>
     /// Queues a batch, waiting while the queue is full. Throws <see cref="ChannelClosedException"/>
     /// once shutdown began, <see cref="OperationCanceledException"/> when <paramref name="cancellationToken"/> fires.
@@ -125,6 +138,10 @@ public sealed partial class Dispatcher
     {
         var events = _events.Reader;
         var control = _control.Reader;
+        // One outstanding wait per channel, kept across wake-ups until it completes: asking a
+        // single-reader channel again while its last wait is pending cancels that wait, which cost
+        // an OperationCanceledException per wake-up (hundreds per second under load).
+        Task<bool>? eventsWait = null, controlWait = null;
         while (true)
         {
             while (control.TryRead(out var item))
@@ -136,13 +153,23 @@ public sealed partial class Dispatcher
                 Handle(batch);
                 continue;
             }
-            var eventsReady = events.WaitToReadAsync().AsTask();
-            var controlReady = control.WaitToReadAsync().AsTask();
-            await Task.WhenAny(eventsReady, controlReady).ConfigureAwait(false);
-            if (eventsReady.IsCompleted && controlReady.IsCompleted &&
-                !await eventsReady.ConfigureAwait(false) && !await controlReady.ConfigureAwait(false))
+            eventsWait ??= events.WaitToReadAsync().AsTask();
+            controlWait ??= control.WaitToReadAsync().AsTask();
+            var eventsClosed = eventsWait.IsCompleted && !await eventsWait.ConfigureAwait(false);
+            var controlClosed = controlWait.IsCompleted && !await controlWait.ConfigureAwait(false);
+            if (eventsClosed && controlClosed)
             {
                 return; // both completed and empty: drained
+            }
+            // A closed channel's wait stays completed: wait for the other one alone.
+            await (eventsClosed ? controlWait : controlClosed ? eventsWait : (Task)Task.WhenAny(eventsWait, controlWait)).ConfigureAwait(false);
+            if (eventsWait.IsCompleted && await eventsWait.ConfigureAwait(false))
+            {
+                eventsWait = null; // something to read: a new wait after it is read
+            }
+            if (controlWait.IsCompleted && await controlWait.ConfigureAwait(false))
+            {
+                controlWait = null;
             }
         }
     }
