@@ -82,7 +82,11 @@ public class TransactionSlotTests
         Assert.True(layer.TryMatchResponse(Response(first, 200), SipParserLimits.Default)); // retransmission: absorbed
         Assert.Equal([(SipClientTransactionOutcome.Response, 200)], user.Ends);
         Assert.Equal(SipTransactionState.Completed, slot.State);
-        Assert.Equal(0, layer.ScheduledTimers); // E and F unlinked, nothing left to fall due
+        Assert.Equal(2, layer.ScheduledTimers); // E and F left for the next Start to move (one queue operation per request)
+        var sent = transport.Sent.Count;
+        clock.Advance(TimeSpan.FromMilliseconds(600)); // E falls due: the transaction is over, nothing is resent
+        Assert.Equal(sent, transport.Sent.Count);
+        Assert.Equal(1, layer.ScheduledTimers);
 
         Start(slot, transport, user, 5);
         var second = BranchOf(transport.Sent[1]);
@@ -134,6 +138,8 @@ public class TransactionSlotTests
         transport.Fail = true;
         Start(slot, transport, user, 5);
         Assert.Equal((SipClientTransactionOutcome.TransportError, 0), user.Ends[1]);
+        clock.Advance(TimeSpan.FromSeconds(64)); // the ended transaction's E and F fall due and do nothing
+        Assert.Equal(2, user.Ends.Count);
         Assert.Equal(0, layer.ScheduledTimers);
     }
 

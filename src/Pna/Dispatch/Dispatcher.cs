@@ -26,6 +26,7 @@ public sealed partial class Dispatcher
     private readonly ILogger<Dispatcher> _logger;
     private readonly List<Subscription> _matches = new(64);
     private readonly Dictionary<(INotificationTransport, NotificationKind), long> _outCounts = [];
+    private readonly List<IBurstingTransport> _bursting = new(2); // in a burst since the current batch or control item began
     private Task? _run;
     private long _queuedEvents;
     private long _dispatchedEvents;
@@ -63,6 +64,19 @@ public sealed partial class Dispatcher
 
     public void Start() => _run ??= Task.Factory.StartNew(
         RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+
+    /// <summary>Queues a batch if there is room now; false when the queue is full or closed.</summary>
+    public bool TryEnqueue(MailEvent[] events, int count)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        Interlocked.Add(ref _queuedEvents, count);
+        if (_events.Writer.TryWrite(new EventBatch(events, count)))
+        {
+            return true;
+        }
+        Interlocked.Add(ref _queuedEvents, -count);
+        return false;
+    }
 
     /// <summary>
     /// Queues a batch, waiting while the queue is full. Throws <see cref="ChannelClosedException"/>
@@ -124,6 +138,10 @@ public sealed partial class Dispatcher
     {
         var events = _events.Reader;
         var control = _control.Reader;
+        // One outstanding wait per channel, kept across wake-ups until it completes: asking a
+        // single-reader channel again while its last wait is pending cancels that wait, which cost
+        // an OperationCanceledException per wake-up (hundreds per second under load).
+        Task<bool>? eventsWait = null, controlWait = null;
         while (true)
         {
             while (control.TryRead(out var item))
@@ -135,13 +153,23 @@ public sealed partial class Dispatcher
                 Handle(batch);
                 continue;
             }
-            var eventsReady = events.WaitToReadAsync().AsTask();
-            var controlReady = control.WaitToReadAsync().AsTask();
-            await Task.WhenAny(eventsReady, controlReady).ConfigureAwait(false);
-            if (eventsReady.IsCompleted && controlReady.IsCompleted &&
-                !await eventsReady.ConfigureAwait(false) && !await controlReady.ConfigureAwait(false))
+            eventsWait ??= events.WaitToReadAsync().AsTask();
+            controlWait ??= control.WaitToReadAsync().AsTask();
+            var eventsClosed = eventsWait.IsCompleted && !await eventsWait.ConfigureAwait(false);
+            var controlClosed = controlWait.IsCompleted && !await controlWait.ConfigureAwait(false);
+            if (eventsClosed && controlClosed)
             {
                 return; // both completed and empty: drained
+            }
+            // A closed channel's wait stays completed: wait for the other one alone.
+            await (eventsClosed ? controlWait : controlClosed ? eventsWait : (Task)Task.WhenAny(eventsWait, controlWait)).ConfigureAwait(false);
+            if (eventsWait.IsCompleted && await eventsWait.ConfigureAwait(false))
+            {
+                eventsWait = null; // something to read: a new wait after it is read
+            }
+            if (controlWait.IsCompleted && await controlWait.ConfigureAwait(false))
+            {
+                controlWait = null;
             }
         }
     }
@@ -165,7 +193,7 @@ public sealed partial class Dispatcher
         }
         Interlocked.Add(ref _queuedEvents, -batch.Count);
         Interlocked.Add(ref _dispatchedEvents, batch.Count);
-        FlushOutCounts();
+        EndBurst();
     }
 
     private void Dispatch(MailEvent e, DateTimeOffset now)
@@ -215,7 +243,7 @@ public sealed partial class Dispatcher
             LogControlFailed(ex, subscription.Id);
             item.Activated?.TrySetException(ex);
         }
-        FlushOutCounts();
+        EndBurst();
     }
 
     /// <summary>The subscribed mailbox's current totals; INBOX for an account-root subscription.</summary>
@@ -233,6 +261,11 @@ public sealed partial class Dispatcher
         var transport = subscription.Transport;
         try
         {
+            if (transport is IBurstingTransport bursting && !InBurst(bursting))
+            {
+                bursting.BeginBurst();
+                _bursting.Add(bursting);
+            }
             transport.Deliver(new Notification(subscription, kind, e, mailbox, totals, sequence));
         }
 #pragma warning disable CA1031 // a throwing transport is logged and never stops the dispatcher
@@ -242,12 +275,65 @@ public sealed partial class Dispatcher
             _metrics.TransportFailures.Add(1, new KeyValuePair<string, object?>("transport", transport.Name));
             LogTransportFailed(ex, transport.Name, subscription.Id, kind);
         }
-        var key = (transport, kind);
-        _outCounts[key] = _outCounts.GetValueOrDefault(key) + 1;
+        // Counted in runs (a fan-out is one long run): a dictionary update per run, not per notification.
+        if (ReferenceEquals(transport, _runTransport) && kind == _runKind)
+        {
+            _runCount++;
+            return;
+        }
+        CloseRun();
+        (_runTransport, _runKind, _runCount) = (transport, kind, 1);
+    }
+
+    private INotificationTransport? _runTransport;
+    private NotificationKind _runKind;
+    private long _runCount;
+
+    private void CloseRun()
+    {
+        if (_runTransport is { } t)
+        {
+            var key = (t, _runKind);
+            _outCounts[key] = _outCounts.GetValueOrDefault(key) + _runCount;
+            _runTransport = null;
+        }
+    }
+
+    private bool InBurst(IBurstingTransport transport)
+    {
+        foreach (var t in _bursting)
+        {
+            if (ReferenceEquals(t, transport))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>After a batch or control item: held deliveries leave, counts go to the metrics.</summary>
+    private void EndBurst()
+    {
+        foreach (var transport in _bursting)
+        {
+            try
+            {
+                transport.EndBurst();
+            }
+#pragma warning disable CA1031 // a throwing transport is logged and never stops the dispatcher
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                LogBurstFailed(ex, ((INotificationTransport)transport).Name);
+            }
+        }
+        _bursting.Clear();
+        FlushOutCounts();
     }
 
     private void FlushOutCounts()
     {
+        CloseRun();
         if (_outCounts.Count == 0)
         {
             return;
@@ -285,6 +371,9 @@ public sealed partial class Dispatcher
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Control item for subscription #{Id} failed")]
     private partial void LogControlFailed(Exception exception, long id);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Transport {Transport} threw ending a burst of deliveries")]
+    private partial void LogBurstFailed(Exception exception, string transport);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Transport {Transport} threw delivering a {Kind} notification for subscription #{Id}")]
     private partial void LogTransportFailed(Exception exception, string transport, long id, NotificationKind kind);

@@ -169,6 +169,10 @@ public sealed partial class EventIngest : IEventIngest
 
     private async ValueTask<IngestStatus?> EnqueueAsync(MailEvent[] queue, int count, CancellationToken cancellationToken)
     {
+        if (_dispatcher.TryEnqueue(queue, count))
+        {
+            return null; // room in the queue: no timeout needed (no timer per batch)
+        }
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.EnqueueTimeout);
         try

@@ -30,6 +30,9 @@ public interface ISipClientSlotUser
 /// response retransmissions (§17.1.2.2), and a slot absorbs those of its last request until it starts
 /// the next one; later ones are strays, discarded as §18.1.2 says — on the wire the same. Responses
 /// are read from their head only (status code); provisional ones move the transaction to Proceeding.
+/// Timers E and F are not cancelled when a transaction ends: the next <see cref="Start"/> moves them
+/// (one timer-queue operation per request instead of two), and one that falls due first finds the
+/// transaction over and does nothing.
 /// </summary>
 public sealed class SipClientTransactionSlot : ISipTimerTarget
 {
@@ -83,8 +86,10 @@ public sealed class SipClientTransactionSlot : ISipTimerTarget
     /// timers F and E (§17.1.2.2), the first send from this thread. The slot must be idle or Completed
     /// (one request at a time). A send that fails ends the transaction with
     /// <see cref="SipClientTransactionOutcome.TransportError"/>, told to <paramref name="user"/> before this returns.
+    /// With <paramref name="batch"/> (on <paramref name="transport"/>) the first send is queued there and
+    /// leaves when its owner flushes it; retransmissions are sent directly.
     /// </summary>
-    public void Start<TState>(ISipDatagramTransport transport, SocketAddress destination, string method, ISipClientSlotUser user, TState state, SipRequestBytesWriter<TState> write)
+    public void Start<TState>(ISipDatagramTransport transport, SocketAddress destination, string method, ISipClientSlotUser user, TState state, SipRequestBytesWriter<TState> write, SipDatagramBatch? batch = null)
     {
         ArgumentNullException.ThrowIfNull(transport);
         ArgumentNullException.ThrowIfNull(destination);
@@ -113,7 +118,7 @@ public sealed class SipClientTransactionSlot : ISipTimerTarget
             Transmissions = 0;
             _intervalE = _timers.T1;
             _queue.Schedule(_timerF, _timers.TransactionTimeout, _timerE, _intervalE);
-            failed = SendLocked();
+            failed = SendLocked(batch is not null && ReferenceEquals(batch.Transport, transport) ? batch : null);
         }
         if (failed is not null) End(SipClientTransactionOutcome.TransportError, 0, Generation);
     }
@@ -134,12 +139,13 @@ public sealed class SipClientTransactionSlot : ISipTimerTarget
     }
 
     // Under _lock.
-    private Exception? SendLocked()
+    private Exception? SendLocked(SipDatagramBatch? batch = null)
     {
         Transmissions++;
         try
         {
-            _transport!.Send(_wire.AsSpan(0, _length), _destination!);
+            if (batch is not null) batch.Send(_wire.AsSpan(0, _length), _destination!);
+            else _transport!.Send(_wire.AsSpan(0, _length), _destination!);
             return null;
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
@@ -154,23 +160,25 @@ public sealed class SipClientTransactionSlot : ISipTimerTarget
     /// </summary>
     internal void Receive(ReadOnlySpan<byte> branch, ReadOnlySpan<byte> method, int statusCode)
     {
-        uint generation;
+        ISipClientSlotUser? user;
         lock (_lock)
         {
             if (_released || !branch.SequenceEqual(_branch) || !System.Text.Ascii.Equals(method, _method)) return;
-            generation = Generation;
             switch (State)
             {
                 case SipTransactionState.Trying or SipTransactionState.Proceeding when statusCode < 200:
                     State = SipTransactionState.Proceeding;
                     return;
                 case SipTransactionState.Trying or SipTransactionState.Proceeding:
+                    // A final response: Completed, absorbing retransmissions until the next request.
+                    State = SipTransactionState.Completed;
+                    user = _user;
                     break;
                 default:
                     return; // Completed: a retransmitted response, absorbed
             }
         }
-        End(SipClientTransactionOutcome.Response, statusCode, generation);
+        user?.OnCompleted(this, SipClientTransactionOutcome.Response, statusCode);
     }
 
     /// <summary>Taken from the layer again after <see cref="Release"/>: the generation goes on, so no branch repeats.</summary>
@@ -205,15 +213,14 @@ public sealed class SipClientTransactionSlot : ISipTimerTarget
         End(kind == SipTimerKind.F ? SipClientTransactionOutcome.Timeout : SipClientTransactionOutcome.TransportError, 0, generation);
     }
 
+    /// <summary>A timeout or transport error: Terminated (timers left to the next <see cref="Start"/>, see the class remarks).</summary>
     private void End(SipClientTransactionOutcome outcome, int statusCode, uint generation)
     {
         ISipClientSlotUser? user;
         lock (_lock)
         {
             if (generation != Generation || State is not (SipTransactionState.Trying or SipTransactionState.Proceeding)) return;
-            // A final response: Completed (absorbing retransmissions until the next request); a timeout or error: Terminated.
-            State = outcome == SipClientTransactionOutcome.Response ? SipTransactionState.Completed : SipTransactionState.Terminated;
-            _queue.Cancel(_timerE, _timerF);
+            State = SipTransactionState.Terminated;
             user = _user;
         }
         user?.OnCompleted(this, outcome, statusCode);

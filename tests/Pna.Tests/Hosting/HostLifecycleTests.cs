@@ -66,6 +66,32 @@ public sealed class HostLifecycleTests : IDisposable
     }
 
     [Fact]
+    public async Task The_dispatcher_brackets_each_batch_of_deliveries_in_one_burst_per_transport()
+    {
+        var transport = new RecordingTransport();
+        var host = await PnaTestHost.StartAsync(_dir, transport: transport);
+        var subscriptions = new List<Subscription>();
+        for (var i = 0; i < 3; i++)
+        {
+            subscriptions.Add(await host.SubscribeAsync("alice@example.org", "INBOX", SubscriptionDepth.One));
+        }
+        var r = await host.PostAsync(Events.Ndjson([
+            Events.MessageNew("alice@example.org", "INBOX", 1, 1, 2, id: "b1"),
+            Events.MessageNew("alice@example.org", "INBOX", 2, 2, 3, id: "b2"),
+        ]));
+        Assert.Equal(HttpStatusCode.Accepted, r.StatusCode);
+        await PnaTestHost.WaitUntil(() => transport.Notifications.Count(n => n.Kind == NotificationKind.Event) == 6, "six event notifications");
+        await PnaTestHost.WaitUntil(() => transport.BurstSizes.Sum() == transport.Notifications.Count, "the last burst to end");
+        await host.DisposeAsync();
+
+        Assert.Equal(0, transport.DeliveriesOutsideBursts);
+        // Three initial notifications (one control item each), then the batch's six in one or two bursts.
+        Assert.Equal([1, 1, 1], transport.BurstSizes.Take(3));
+        Assert.Equal(6, transport.BurstSizes.Skip(3).Sum());
+        Assert.All(subscriptions, s => Assert.Equal(2, transport.For(s).Count(n => n.Kind == NotificationKind.Event)));
+    }
+
+    [Fact]
     public async Task Restart_with_the_same_file_keeps_subscriptions_and_state()
     {
         long id;

@@ -167,10 +167,39 @@ public sealed class PnaTestHost : IAsyncDisposable
     }
 }
 
-/// <summary>A transport that records every notification handed to it.</summary>
-public sealed class RecordingTransport(string name = "test") : INotificationTransport
+/// <summary>A transport that records every notification handed to it, and the dispatcher's bursts around them.</summary>
+public sealed class RecordingTransport(string name = "test") : INotificationTransport, IBurstingTransport
 {
     public ConcurrentQueue<Notification> Notifications { get; } = new();
+
+    /// <summary>Deliveries made outside a BeginBurst/EndBurst pair (the dispatcher makes none).</summary>
+    public int DeliveriesOutsideBursts => Volatile.Read(ref _outside);
+
+    /// <summary>Bursts begun and ended.</summary>
+    public int Bursts => Volatile.Read(ref _bursts);
+
+    /// <summary>The notifications count of every ended burst, in order.</summary>
+    public ConcurrentQueue<int> BurstSizes { get; } = new();
+
+    private bool _inBurst;
+    private int _outside;
+    private int _bursts;
+    private int _burstSize;
+
+    public void BeginBurst()
+    {
+        Assert.False(_inBurst, "a burst begins only after the last one ended");
+        _inBurst = true;
+        _burstSize = 0;
+    }
+
+    public void EndBurst()
+    {
+        Assert.True(_inBurst, "a burst ends only once begun");
+        _inBurst = false;
+        BurstSizes.Enqueue(_burstSize);
+        Interlocked.Increment(ref _bursts);
+    }
 
     public string Name { get; } = name;
 
@@ -186,6 +215,14 @@ public sealed class RecordingTransport(string name = "test") : INotificationTran
         if (ThrowForEventId is { } id && notification.Event?.Id == id)
         {
             throw new InvalidOperationException("transport broken on purpose");
+        }
+        if (_inBurst)
+        {
+            _burstSize++;
+        }
+        else
+        {
+            Interlocked.Increment(ref _outside);
         }
         Notifications.Enqueue(notification);
     }

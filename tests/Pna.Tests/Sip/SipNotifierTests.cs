@@ -323,6 +323,26 @@ public class SipNotifierTests
     }
 
     [Fact]
+    public async Task Notifies_delivered_in_a_burst_leave_by_its_end()
+    {
+        var notifier = Notifier();
+        var (ua, _) = await Subscribed(notifier);
+        await Wait.Until(() => notifier.BusyDialogs == 0, "the first NOTIFY's transaction to complete");
+        var subscription = Assert.Single(_host.Live.Values);
+        notifier.BeginBurst();
+        notifier.Deliver(new Notification(subscription, NotificationKind.Event, null, MailboxPath.Inbox, new MailboxTotals(4, 4, 5, 1), 2));
+        // UDP: held in the burst's batch (one sendmmsg for many); TCP/TLS: written at once.
+        Assert.Equal(_transport.IsReliable ? 2 : 1, _transport.Notifies.Count);
+        notifier.EndBurst();
+        var notify = await NextNotify(1);
+        Assert.Equal(4u, Body(notify).Lines[0].New);
+        Send(notifier, TestSubscriber.Answer(notify, 200), ua);
+        // Outside a burst a delivery goes out at once on every transport.
+        notifier.Deliver(new Notification(subscription, NotificationKind.Event, null, MailboxPath.Inbox, new MailboxTotals(5, 5, 6, 1), 3));
+        await NextNotify(2);
+    }
+
+    [Fact]
     public async Task Notify_queued_while_terminating_collapses_into_the_final_one()
     {
         var notifier = Notifier();

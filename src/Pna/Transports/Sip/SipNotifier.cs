@@ -19,7 +19,7 @@ namespace Aggregators.Pna.Transports.Sip;
 /// per state change per dialog, in order, coalescing bursts. Transports hand it what they
 /// receive (<see cref="Receive"/>); the PNA's dispatcher hands it notifications (<see cref="Deliver"/>).
 /// </summary>
-public sealed partial class SipNotifier : INotificationTransport
+public sealed partial class SipNotifier : INotificationTransport, IBurstingTransport
 {
     public const string TransportName = "sip";
 
@@ -102,7 +102,26 @@ public sealed partial class SipNotifier : INotificationTransport
     public void AddTransport(ISipTransport transport)
     {
         ArgumentNullException.ThrowIfNull(transport);
-        _transports.TryAdd(transport.Protocol, transport);
+        if (_transports.TryAdd(transport.Protocol, transport) && transport is ISipDatagramTransport { IsReliable: false } datagram)
+        {
+            _burstSends = new SipDatagramBatch(datagram);
+        }
+    }
+
+    private SipDatagramBatch? _burstSends; // the UDP transport's, used by the dispatcher between BeginBurst and EndBurst
+    private SipDatagramBatch? _burst; // set while the dispatcher is in a burst
+
+    /// <summary>The dispatcher's deliveries until <see cref="EndBurst"/>: their UDP NOTIFYs are queued and sent together.</summary>
+    public void BeginBurst() => _burst = _burstSends;
+
+    public void EndBurst()
+    {
+        var batch = _burst;
+        _burst = null;
+        if (batch is not null && batch.Flush() is > 0 and var dropped)
+        {
+            LogBurstDropped(dropped);
+        }
     }
 
     /// <summary>
@@ -583,7 +602,7 @@ public sealed partial class SipNotifier : INotificationTransport
         }
         if (send)
         {
-            SendNotify(dialog, notification, null);
+            SendNotify(dialog, notification, null, _burst);
         }
     }
 
@@ -717,11 +736,11 @@ public sealed partial class SipNotifier : INotificationTransport
     }
 
     /// <summary>Builds and sends one NOTIFY; <paramref name="terminateReason"/> makes it the final one.</summary>
-    private void SendNotify(NotifierDialog dialog, Notification? notification, string? terminateReason)
+    private void SendNotify(NotifierDialog dialog, Notification? notification, string? terminateReason, SipDatagramBatch? batch = null)
     {
         if (dialog.Transport is ISipDatagramTransport { IsReliable: false } datagram)
         {
-            SendNotifyDatagram(dialog, datagram, notification, terminateReason);
+            SendNotifyDatagram(dialog, datagram, notification, terminateReason, batch);
             return;
         }
         SipRequest request;
@@ -847,7 +866,7 @@ public sealed partial class SipNotifier : INotificationTransport
 
     private MailEventBodyPart? _lastEventBody; // the last event's body part: one event fans out to many dialogs
 
-    private void SendNotifyDatagram(NotifierDialog dialog, ISipDatagramTransport transport, Notification? notification, string? terminateReason)
+    private void SendNotifyDatagram(NotifierDialog dialog, ISipDatagramTransport transport, Notification? notification, string? terminateReason, SipDatagramBatch? batch)
     {
         NotifyDatagram notify;
         try
@@ -877,7 +896,7 @@ public sealed partial class SipNotifier : INotificationTransport
             Interlocked.Increment(ref _notifiesSent);
             try
             {
-                slot.Start(transport, dialog.RemoteAddress, SipMethods.Notify, dialog.SlotUser, notify, NotifyDatagram.Write);
+                slot.Start(transport, dialog.RemoteAddress, SipMethods.Notify, dialog.SlotUser, notify, NotifyDatagram.Write, batch);
             }
             catch (InvalidOperationException e)
             {
@@ -1157,4 +1176,7 @@ public sealed partial class SipNotifier : INotificationTransport
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Subscription #{Id}: NOTIFY could not be built or sent")]
     private partial void LogBuildFailed(Exception exception, long id);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "The kernel refused {Count} NOTIFY datagrams of a burst; timer E retransmits them")]
+    private partial void LogBurstDropped(int count);
 }
