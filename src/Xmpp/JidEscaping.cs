@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text;
 
 namespace Aggregators.Xmpp;
@@ -15,6 +16,8 @@ namespace Aggregators.Xmpp;
 /// shows <c>c\3a\5cnet</c>, which contradicts §4.3; both unescape to the same name.) It is also
 /// escaped before an uppercase sequence such as <c>\2F</c>: localparts are case-mapped (RFC 7622
 /// §3.3.1, <see cref="Jid"/> lowercases them), which would turn it into <c>\2f</c>, a <c>/</c>.</item>
+/// <item>An escaped localpart never begins or ends with <c>\20</c> (§3.1): a name with a leading or
+/// trailing space is refused (<see cref="TryEscape"/>) rather than escaped.</item>
 /// </list>
 /// </summary>
 public static class JidEscaping
@@ -28,10 +31,35 @@ public static class JidEscaping
     private static bool IsSequenceAt(string s, int i, StringComparison comparison) =>
         i + 2 < s.Length && s[i] == '\\' && Escaped.Any(c => string.Compare(s, i, Sequence(c), 0, 3, comparison) == 0);
 
-    /// <summary>Escapes <paramref name="name"/> for use as a localpart.</summary>
-    public static string Escape(string name)
+    /// <summary>
+    /// Escapes <paramref name="name"/> for use as a localpart. Throws <see cref="JidFormatException"/>
+    /// (its <see cref="JidFormatException.Reason"/> says why) for a name that begins or ends with a
+    /// space: see <see cref="TryEscape"/>.
+    /// </summary>
+    public static string Escape(string name) =>
+        TryEscape(name, out var localpart, out var error) ? localpart : throw new JidFormatException(name, error);
+
+    /// <summary>
+    /// Escapes <paramref name="name"/> for use as a localpart; false, with the reason in
+    /// <paramref name="error"/>, for a name that begins or ends with a space: an escaped localpart
+    /// must not begin or end with <c>\20</c> (XEP-0106 §3.1), so no such localpart is produced.
+    /// </summary>
+    public static bool TryEscape(string name, [NotNullWhen(true)] out string? localpart, [NotNullWhen(false)] out string? error)
     {
         ArgumentNullException.ThrowIfNull(name);
+        localpart = null;
+        if (name.Length > 0 && (name[0] == ' ' || name[^1] == ' '))
+        {
+            error = "an escaped localpart must not " + (name[0] == ' ' ? "begin" : "end") + " with \\20 (XEP-0106 §3.1): the name " + (name[0] == ' ' ? "begins" : "ends") + " with a space";
+            return false;
+        }
+        error = null;
+        localpart = EscapeCharacters(name);
+        return true;
+    }
+
+    private static string EscapeCharacters(string name)
+    {
         var sb = new StringBuilder(name.Length + 8);
         for (var i = 0; i < name.Length; i++)
         {

@@ -88,6 +88,48 @@ public class ResultSetAndEscapingTests
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(500));
     }
 
+    [Theory]
+    [InlineData(" space cadet", "begin")]
+    [InlineData("space cadet ", "end")]
+    [InlineData(" ", "begin")]
+    [InlineData("  juliet  ", "begin")]
+    public void A_name_that_would_begin_or_end_with_an_escaped_space_is_refused(string name, string where)
+    {
+        // XEP-0106 §3.1: an escaped localpart must not begin or end with \20.
+        Assert.False(JidEscaping.TryEscape(name, out var localpart, out var error));
+        Assert.Null(localpart);
+        Assert.Contains("must not " + where + @" with \20 (XEP-0106 §3.1)", error, StringComparison.Ordinal);
+        var thrown = Assert.Throws<JidFormatException>(() => JidEscaping.Escape(name));
+        Assert.Equal(error, thrown.Reason);
+    }
+
+    [Theory]
+    [InlineData("space cadet", @"space\20cadet")] // XEP-0106 §5.1: a space inside stays escapable
+    [InlineData(@"c:\cool stuff", @"c\3a\cool\20stuff")]
+    [InlineData(@"\20juliet", @"\5c20juliet")] // a literal \20 is not a space: its backslash is escaped
+    public void Spaces_inside_a_name_are_escaped(string name, string expected)
+    {
+        Assert.True(JidEscaping.TryEscape(name, out var localpart, out var error), error);
+        Assert.Equal(expected, localpart);
+    }
+
+    [Fact]
+    public void No_escaped_localpart_begins_or_ends_with_an_escaped_space()
+    {
+        var chars = Gen.Elements('a', ' ', '\\', '2', '0', '@', 'c', '5');
+        var names = chars.ListOf().Select(l => new string([.. l]));
+        Prop.ForAll(Arb.From(names), name =>
+        {
+            var refused = name.Length > 0 && (name[0] == ' ' || name[^1] == ' ');
+            Assert.Equal(!refused, JidEscaping.TryEscape(name, out var localpart, out _));
+            if (localpart is not null)
+            {
+                Assert.False(localpart.StartsWith(@"\20", StringComparison.Ordinal) || localpart.EndsWith(@"\20", StringComparison.Ordinal), localpart);
+                Assert.Equal(name, JidEscaping.Unescape(localpart));
+            }
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(500));
+    }
+
     private static ResultSetRequest? Read(string set)
     {
         var query = XElement.Parse($"<query xmlns='http://jabber.org/protocol/disco#items'>{set}</query>");

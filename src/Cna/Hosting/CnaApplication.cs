@@ -1,6 +1,6 @@
 using Aggregators.Cna.Xmpp;
+using Aggregators.Hosting;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Aggregators.Cna.Sip;
@@ -20,23 +20,7 @@ public static class CnaApplication
     /// <summary>Builds the host; <paramref name="configureTestServices"/> runs last, so tests can replace services.</summary>
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configureTestServices = null)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
-        {
-            Args = args,
-            ContentRootPath = AppContext.BaseDirectory,
-        });
-        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
-        {
-            // Loopback only unless the admin says otherwise (Urls / ASPNETCORE_URLS / --urls).
-            builder.WebHost.UseUrls(DefaultUrl);
-        }
-        builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
-        builder.Services.Configure<Microsoft.Extensions.Logging.Console.SimpleConsoleFormatterOptions>(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-            o.UseUtcTimestamp = true;
-        });
+        var builder = AggregatorHost.CreateBuilder(args, DefaultUrl);
 
         AddCna(builder.Services, builder.Configuration);
         configureTestServices?.Invoke(builder.Services);
@@ -58,7 +42,7 @@ public static class CnaApplication
 
     private static void MapEndpoints(WebApplication app)
     {
-        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        AggregatorHost.MapHealth(app);
         app.MapGet("/readyz", (IEnumerable<ICnaReadinessCheck> checks) =>
         {
             var (status, text) = CnaStatusPages.Readiness(checks);

@@ -502,49 +502,23 @@ public sealed partial class CnaSipNotifier : ILocalNotifier, IDisposable
     internal void Deliver(LocalDialog local, LocalState state)
     {
         ArgumentNullException.ThrowIfNull(local);
-        bool send;
+        NotifyStep<LocalState?> step;
         lock (local.Gate)
         {
-            local.Latest = state;
-            if (local.Ended || local.TerminateReason is not null)
-            {
-                return; // the final NOTIFY (queued) carries it
-            }
-            send = !local.InFlight && !local.Held;
-            if (send)
-            {
-                local.InFlight = true;
-            }
-            else
-            {
-                local.Pending = state;
-            }
+            step = local.Queue.Offer(state); // after Terminate: the final NOTIFY (queued) carries it
         }
-        if (send)
-        {
-            SendNotify(local, state, null);
-        }
+        Send(local, step);
     }
 
     /// <summary>After the 200: the first NOTIFY goes (an empty one when nothing is known yet, §4.2.1.2 requires it).</summary>
     private void Release(LocalDialog local, LocalState? state)
     {
-        LocalState? next;
-        string? reason;
+        NotifyStep<LocalState?> step;
         lock (local.Gate)
         {
-            local.Held = false;
-            local.Latest ??= state;
-            reason = local.TerminateReason;
-            if (local.Ended || local.InFlight)
-            {
-                return;
-            }
-            next = reason is null ? local.Pending ?? local.Latest : local.Latest;
-            local.Pending = null;
-            local.InFlight = true;
+            step = local.Queue.ReleaseWith(state);
         }
-        SendNotify(local, next, reason);
+        Send(local, step);
     }
 
     /// <summary>Ends a local subscription with a final NOTIFY (RFC 6665 §4.2.2) carrying the latest state.</summary>
@@ -553,24 +527,26 @@ public sealed partial class CnaSipNotifier : ILocalNotifier, IDisposable
     internal void Terminate(LocalDialog local, string reason)
     {
         ArgumentNullException.ThrowIfNull(local);
-        LocalState? latest;
+        NotifyStep<LocalState?> step;
         lock (local.Gate)
         {
-            if (local.Ended || local.TerminateReason is not null)
+            if (local.Queue.Closing)
             {
                 return;
             }
-            local.TerminateReason = reason;
             local.ExpiryTimer?.Dispose();
-            if (local.InFlight || local.Held)
-            {
-                return; // sent when the NOTIFY in flight completes, or at release
-            }
-            local.InFlight = true;
-            local.Pending = null;
-            latest = local.Latest;
+            step = local.Queue.Terminate(reason); // else sent when the NOTIFY in flight completes, or at release
         }
-        SendNotify(local, latest, reason);
+        Send(local, step);
+    }
+
+    /// <summary>Sends what the dialog's queue decided, if anything.</summary>
+    private void Send(LocalDialog local, in NotifyStep<LocalState?> step)
+    {
+        if (step.Send)
+        {
+            SendNotify(local, step.State, step.TerminateReason);
+        }
     }
 
     /// <summary>A local dialog that never got its 200 (the PNA refused): forgotten without a NOTIFY.</summary>
@@ -578,7 +554,7 @@ public sealed partial class CnaSipNotifier : ILocalNotifier, IDisposable
     {
         lock (local.Gate)
         {
-            local.Ended = true;
+            local.Queue.End();
         }
         _dialogs.TryRemove(new(local.Key, local));
         Pool.Detach(local);
@@ -680,28 +656,12 @@ public sealed partial class CnaSipNotifier : ILocalNotifier, IDisposable
             End(local); // RFC 6665 §4.2.2: a failed NOTIFY ends the subscription, no further NOTIFY
             return;
         }
-        LocalState? next;
-        string? reason = null;
+        NotifyStep<LocalState?> step;
         lock (local.Gate)
         {
-            if (local.TerminateReason is { } r)
-            {
-                reason = r;
-                next = local.Latest;
-                local.Pending = null;
-            }
-            else if (local.Pending is { } p)
-            {
-                next = p;
-                local.Pending = null;
-            }
-            else
-            {
-                local.InFlight = false;
-                return;
-            }
+            step = local.Queue.Completed(); // the final NOTIFY when terminating, else the pending state
         }
-        SendNotify(local, next, reason);
+        Send(local, step);
     }
 
     /// <summary>Frees a local dialog and detaches it from its upstream subscription (the last one ends it).</summary>
@@ -709,13 +669,10 @@ public sealed partial class CnaSipNotifier : ILocalNotifier, IDisposable
     {
         lock (local.Gate)
         {
-            if (local.Ended)
+            if (!local.Queue.End())
             {
                 return;
             }
-            local.Ended = true;
-            local.InFlight = false;
-            local.Pending = null;
             local.ExpiryTimer?.Dispose();
         }
         _dialogs.TryRemove(new(local.Key, local));

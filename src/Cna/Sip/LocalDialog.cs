@@ -1,5 +1,6 @@
 using System.Net;
 using Aggregators.Sip.Dialogs;
+using Aggregators.Sip.Subscriptions;
 using Aggregators.Sip.Transport;
 
 namespace Aggregators.Cna.Sip;
@@ -9,8 +10,7 @@ internal sealed record LocalState(string ContentType, ReadOnlyMemory<byte> Body)
 
 /// <summary>
 /// One local subscriber's dialog (the CNA is its notifier, RFC 6665 §4.2): the SIP dialog, where
-/// NOTIFYs go (the SUBSCRIBE's flow), and the NOTIFY queue: at most one in flight, later states
-/// collapse into one pending (RFC 3842 §6's rate limit), so NOTIFYs of one dialog never overtake.
+/// NOTIFYs go (the SUBSCRIBE's flow), and the NOTIFY queue (<see cref="NotifyQueue{TState}"/>).
 /// Fields are guarded by <see cref="Gate"/>.
 /// </summary>
 internal sealed class LocalDialog(SipDialog dialog, string package, string user, ISipTransport transport, IPEndPoint remote)
@@ -30,15 +30,9 @@ internal sealed class LocalDialog(SipDialog dialog, string package, string user,
     public DateTimeOffset Expires { get; set; }
     public ITimer? ExpiryTimer { get; set; }
 
-    /// <summary>The newest state (a refresh or the final NOTIFY sends it again).</summary>
-    public LocalState? Latest { get; set; }
+    /// <summary>The NOTIFY queue, held until the 200 to the SUBSCRIBE went out (§4.2.1.2: the NOTIFY follows it); a field: it is a mutable struct.</summary>
+    public NotifyQueue<LocalState?> Queue = new(held: true);
 
-    public LocalState? Pending { get; set; }
-    public bool InFlight { get; set; }
-
-    /// <summary>True until the 200 to the SUBSCRIBE went out (§4.2.1.2: the NOTIFY follows it).</summary>
-    public bool Held { get; set; } = true;
-
-    public string? TerminateReason { get; set; }
-    public bool Ended { get; set; }
+    public string? TerminateReason => Queue.TerminateReason;
+    public bool Ended => Queue.Ended;
 }

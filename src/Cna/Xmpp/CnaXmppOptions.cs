@@ -1,4 +1,5 @@
 using Aggregators.Xmpp;
+using Aggregators.Xmpp.Component;
 using Microsoft.Extensions.Options;
 
 namespace Aggregators.Cna.Xmpp;
@@ -6,24 +7,14 @@ namespace Aggregators.Cna.Xmpp;
 /// <summary>
 /// The CNA's XMPP side, section <see cref="SectionName"/> (docs/cna-xmpp.md): an XEP-0114
 /// component of the consumer's XMPP server (e.g. <c>events.example.net</c>) that proxies the
-/// pubsub services of remote PNAs. Off by default.
+/// pubsub services of remote PNAs: the component's connection keys (<see cref="ComponentSettings"/>)
+/// and the proxy's own. Off by default.
 /// </summary>
-public sealed class CnaXmppOptions
+public sealed class CnaXmppOptions : ComponentSettings
 {
     public const string SectionName = "Cna:Xmpp";
 
     public bool Enabled { get; set; }
-
-    /// <summary>The local XMPP server's component listener.</summary>
-    public string Host { get; set; } = "127.0.0.1";
-
-    public int Port { get; set; } = 5347;
-
-    /// <summary>The component's domain in the consumer's domain, e.g. <c>events.example.net</c>.</summary>
-    public string ComponentDomain { get; set; } = "";
-
-    /// <summary>The component secret configured on the local server.</summary>
-    public string Secret { get; set; } = "";
 
     /// <summary>
     /// The localpart of the CNA's own JID at the PNAs: subscriptions and requests upstream come
@@ -70,13 +61,6 @@ public sealed class CnaXmppOptions
     /// <summary>How long upstream disco answers are reused.</summary>
     public TimeSpan DiscoCacheTime { get; set; } = TimeSpan.FromSeconds(10);
 
-    public TimeSpan ReconnectDelay { get; set; } = TimeSpan.FromSeconds(1);
-
-    public TimeSpan MaxReconnectDelay { get; set; } = TimeSpan.FromSeconds(60);
-
-    /// <summary>Stanzas queued towards the local server; beyond, notifications are dropped (counted).</summary>
-    public int SendQueueCapacity { get; set; } = 65536;
-
     /// <summary>The local domains, with the default applied.</summary>
     public IReadOnlyList<string> EffectiveLocalDomains =>
         LocalDomains.Count > 0 ? [.. LocalDomains.Select(d => d.ToLowerInvariant())]
@@ -104,26 +88,11 @@ internal sealed class CnaXmppOptionsValidator : IValidateOptions<CnaXmppOptions>
         }
         const string S = CnaXmppOptions.SectionName;
         var errors = new List<string>();
-        if (string.IsNullOrWhiteSpace(options.Host))
-        {
-            errors.Add($"{S}:Host must name the local XMPP server (e.g. 127.0.0.1).");
-        }
-        if (options.Port is < 1 or > 65535)
-        {
-            errors.Add($"{S}:Port must be between 1 and 65535 (was {options.Port}).");
-        }
-        if (!IsDomain(options.ComponentDomain))
-        {
-            errors.Add($"{S}:ComponentDomain must be a domain such as events.example.net (was '{options.ComponentDomain}').");
-        }
+        options.ValidateComponent(S, errors);
         if (string.IsNullOrEmpty(options.UpstreamLocalpart) || options.UpstreamLocalpart.Contains('\\', StringComparison.Ordinal)
             || !Jid.TryParse(options.UpstreamLocalpart + "@" + options.ComponentDomain, out _))
         {
             errors.Add($"{S}:UpstreamLocalpart must be a JID localpart without '\\' (was '{options.UpstreamLocalpart}').");
-        }
-        if (string.IsNullOrEmpty(options.Secret))
-        {
-            errors.Add($"{S}:Secret must be set (the local server's component secret).");
         }
         if (options.EffectiveLocalDomains.Count == 0 || options.EffectiveLocalDomains.Any(d => !IsDomain(d)))
         {
@@ -170,14 +139,6 @@ internal sealed class CnaXmppOptionsValidator : IValidateOptions<CnaXmppOptions>
         if (options.ResubscribeDelay <= TimeSpan.Zero || options.MaxResubscribeDelay < options.ResubscribeDelay)
         {
             errors.Add($"{S}:ResubscribeDelay must be positive and not above MaxResubscribeDelay.");
-        }
-        if (options.ReconnectDelay <= TimeSpan.Zero || options.MaxReconnectDelay < options.ReconnectDelay)
-        {
-            errors.Add($"{S}:ReconnectDelay must be positive and not above MaxReconnectDelay.");
-        }
-        if (options.SendQueueCapacity is < 16 or > 1_048_576)
-        {
-            errors.Add($"{S}:SendQueueCapacity must be between 16 and 1048576 (was {options.SendQueueCapacity}).");
         }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

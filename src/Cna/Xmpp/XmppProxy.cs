@@ -148,16 +148,7 @@ public sealed partial class XmppProxy : IHostedService, IAsyncDisposable
             ResyncAll("started");
             return Task.CompletedTask;
         }
-        var component = new XmppComponent(new ComponentOptions
-        {
-            Host = _options.Host,
-            Port = _options.Port,
-            Domain = _options.ComponentDomain,
-            Secret = _options.Secret,
-            ReconnectDelay = _options.ReconnectDelay,
-            MaxReconnectDelay = _options.MaxReconnectDelay,
-            SendQueueCapacity = _options.SendQueueCapacity,
-        }, HandleStanzaAsync, _loggerFactory.CreateLogger<XmppComponent>(), _time);
+        var component = new XmppComponent(_options.ToComponentOptions(), HandleStanzaAsync, _loggerFactory.CreateLogger<XmppComponent>(), _time);
         component.StateChanged += OnStateChanged;
         _component = component;
         Sink = new ComponentSink(component);

@@ -75,7 +75,9 @@ internal static partial class MailEventDecoder
             }
         }
         f.Totals = e.Totals;
+        PresentIf(ref f, Param.Totals, e.Totals is not null);
         f.Spam = e.Spam;
+        PresentIf(ref f, Param.Spam, e.Spam); // written only when true
         if (e.Id is { } id)
         {
             if ((error = CheckLineString(index, "id", ref id) ?? CheckId(index, id)) is not null)
@@ -86,6 +88,7 @@ internal static partial class MailEventDecoder
             f.Id = id;
         }
         f.Timestamp = e.Timestamp;
+        PresentIf(ref f, Param.Timestamp, e.Timestamp is not null);
         if (!TryLine(index, Param.Service, e.Service, ref f.Service, ref f, out error)
             || !TryLine(index, Param.ServerDomain, e.ServerDomain, ref f.ServerDomain, ref f, out error)
             || !TryLine(index, Param.ServerFqdn, e.ServerFqdn, ref f.ServerFqdn, ref f, out error)
@@ -114,7 +117,9 @@ internal static partial class MailEventDecoder
             return false;
         }
         f.Uidnext = e.Uidnext;
+        PresentIf(ref f, Param.Uidnext, e.Uidnext is not null);
         f.Uidvalidity = e.UidValidity;
+        PresentIf(ref f, Param.Uidvalidity, e.UidValidity is not null);
         if (e.Uidset is { } uidset)
         {
             if ((error = CheckLineString(index, "uidset", ref uidset) ?? CheckUidset(index, uidset)) is not null)
@@ -125,11 +130,17 @@ internal static partial class MailEventDecoder
             f.Uidset = uidset;
         }
         f.Messages = e.Messages;
+        PresentIf(ref f, Param.Messages, e.Messages is not null);
         f.Modseq = e.Modseq;
+        PresentIf(ref f, Param.Modseq, e.Modseq is not null);
         f.MaxMessages = e.MaxMessages;
+        PresentIf(ref f, Param.MaxMessages, e.MaxMessages is not null);
         f.MessageSize = e.MessageSize;
+        PresentIf(ref f, Param.MessageSize, e.MessageSize is not null);
         f.DiskQuota = e.DiskQuota;
+        PresentIf(ref f, Param.DiskQuota, e.DiskQuota is not null);
         f.DiskUsed = e.DiskUsed;
+        PresentIf(ref f, Param.DiskUsed, e.DiskUsed is not null);
         if (!TryValidateFlagNames(e.FlagNames, index, ref f, out error)
             || !TryValidateTags(e.Tags, index, ref f, out error)
             || !TryString(index, Param.Envelope, e.Envelope, StringKind.Text, MaxStringBytes, ref f.Envelope, ref f, out error)
@@ -144,6 +155,15 @@ internal static partial class MailEventDecoder
     }
 
     private static void Present(ref Fields f, Param p) => f.Seen |= 1UL << (int)p;
+
+    // Every member the encoder writes is marked, so a vendor parameter named like it is caught as a repeat.
+    private static void PresentIf(ref Fields f, Param p, bool written)
+    {
+        if (written)
+        {
+            Present(ref f, p);
+        }
+    }
 
     // A MailboxPath is valid by construction: its text is re-read only if it had to be made Unicode.
     private static bool TryPath(int index, Param p, MailboxPath path, out MailboxPath? field, ref Fields f, out EventError? error)
@@ -372,9 +392,18 @@ internal static partial class MailEventDecoder
             {
                 name = Encoding.UTF8.GetString(Encoding.UTF8.GetBytes(name));
             }
+            if (Lookup(name) is var param and not Param.Unknown)
+            {
+                // Named exactly like an RFC 5423 parameter (names are case-sensitive): the decoder reads
+                // the member the encoder writes for it as that parameter, so this does too.
+                if (!TryReadNamedLikeStandard(p.RawJson, index, param, ref f, out error))
+                {
+                    return false;
+                }
+                continue;
+            }
             if (!IsVendorName(name))
             {
-                // Also a vendor parameter named like an RFC 5423 one: the producer meant it as a vendor one.
                 error = UnknownParameter(index, name);
                 return false;
             }
@@ -390,6 +419,45 @@ internal static partial class MailEventDecoder
             f.Vendor.Add(raw == p.RawJson && name == p.Name ? p : new VendorParameter(name, raw!));
         }
         return true;
+    }
+
+    // A "vendor" value whose name is a standard parameter's, read as the decoder reads that parameter: a repeat
+    // of one the encoder wrote already, or the parameter's own value rules.
+    private static bool TryReadNamedLikeStandard(string rawJson, int index, Param param, ref Fields f, out EventError? error)
+    {
+        var name = NameOf(param);
+        if (f.Has(param))
+        {
+            error = new EventError(index, name, $"'{name}' appears more than once");
+            return false;
+        }
+        if (rawJson is null || !IsUnicode(rawJson))
+        {
+            error = new EventError(index, name, $"'{name}' is not valid UTF-8");
+            return false;
+        }
+        var input = Encoding.UTF8.GetBytes(rawJson);
+        var reader = new Utf8JsonReader(input, ReaderOptions);
+        try
+        {
+            if (!reader.Read())
+            {
+                error = new EventError(index, name, $"'{name}' has no value; expected a JSON value");
+                return false;
+            }
+            Present(ref f, param);
+            if (!TryReadParam(ref reader, index, param, ref f, out error))
+            {
+                return false;
+            }
+            reader.Read(); // throws on anything but whitespace after the value
+            return true;
+        }
+        catch (JsonException ex)
+        {
+            error = new EventError(index, name, $"'{name}' is not valid JSON: {ex.Message}");
+            return false;
+        }
     }
 
     // The raw JSON of a vendor value, read as the decoder reads it inside an event (surrounding whitespace dropped).

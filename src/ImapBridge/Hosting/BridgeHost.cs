@@ -1,3 +1,4 @@
+using Aggregators.Hosting;
 using Aggregators.ImapBridge.Delivery;
 using Aggregators.ImapBridge.Watching;
 using Microsoft.AspNetCore.Builder;
@@ -24,29 +25,20 @@ public static class BridgeHost
 
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configureTestServices = null)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-        // The admin's file (copy imapbridge.sample.json); appsettings.json, environment and command line override it.
-        builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource
+        var builder = AggregatorHost.CreateBuilder(args, DefaultUrl, configuration =>
         {
-            Path = "imapbridge.json",
-            Optional = true,
-            FileProvider = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(AppContext.BaseDirectory),
-        });
-        // Standalone means the bridge runs unless it is turned off explicitly.
-        builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource
-        {
-            InitialData = new Dictionary<string, string?> { ["Bridge:Enabled"] = "true", ["Bridge:DataDirectory"] = "./data" },
-        });
-        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
-        {
-            builder.WebHost.UseUrls(DefaultUrl); // loopback only unless the admin says otherwise
-        }
-        builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
-        builder.Services.Configure<Microsoft.Extensions.Logging.Console.SimpleConsoleFormatterOptions>(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-            o.UseUtcTimestamp = true;
+            // The admin's file (copy imapbridge.sample.json); appsettings.json, environment and command line override it.
+            configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource
+            {
+                Path = "imapbridge.json",
+                Optional = true,
+                FileProvider = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(AppContext.BaseDirectory),
+            });
+            // Standalone means the bridge runs unless it is turned off explicitly.
+            configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource
+            {
+                InitialData = new Dictionary<string, string?> { ["Bridge:Enabled"] = "true", ["Bridge:DataDirectory"] = "./data" },
+            });
         });
 
         AddHttpDelivery(builder.Services, builder.Configuration);
@@ -55,7 +47,7 @@ public static class BridgeHost
         configureTestServices?.Invoke(builder.Services);
 
         var app = builder.Build();
-        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        AggregatorHost.MapHealth(app);
         app.MapGet("/status", (IServiceProvider sp) =>
         {
             var bridge = sp.GetService<BridgeService>();

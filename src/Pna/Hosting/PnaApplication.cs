@@ -1,4 +1,5 @@
 using System.Net;
+using Aggregators.Hosting;
 using Aggregators.Pna.Alerts;
 using Aggregators.Pna.Authorization;
 using Aggregators.Pna.Bridge;
@@ -13,7 +14,6 @@ using Aggregators.Pna.Subscriptions;
 using Aggregators.Pna.Transports.Sip;
 using Aggregators.Pna.Transports.Xmpp;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -34,24 +34,7 @@ public static class PnaApplication
     /// <summary>Builds the host; <paramref name="configureTestServices"/> runs last, so tests can add transports or replace services.</summary>
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configureTestServices = null)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
-        {
-            Args = args,
-            ContentRootPath = AppContext.BaseDirectory,
-        });
-        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
-        {
-            // Loopback only unless the admin says otherwise (Urls / ASPNETCORE_URLS / --urls).
-            builder.WebHost.UseUrls(DefaultUrl);
-        }
-        builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
-        // Defaults for the "simple" console format; Logging:Console:FormatterName=json switches to JSON lines.
-        builder.Services.Configure<Microsoft.Extensions.Logging.Console.SimpleConsoleFormatterOptions>(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-            o.UseUtcTimestamp = true;
-        });
+        var builder = AggregatorHost.CreateBuilder(args, DefaultUrl);
 
         AddPna(builder.Services, builder.Configuration);
         builder.Services.AddSipNotifier(builder.Configuration);
@@ -127,7 +110,7 @@ public static class PnaApplication
         app.MapPost(IngestEndpoint.Path, (HttpContext context) =>
             context.RequestServices.GetRequiredService<IngestEndpoint>().HandleAsync(context));
 
-        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        AggregatorHost.MapHealth(app);
         app.MapGet("/readyz", (PnaLifecycle lifecycle, EventIngest events, IEnumerable<IReadinessCheck> checks) =>
         {
             // 503 with one line per reason (a load balancer reads the status, an admin the body).

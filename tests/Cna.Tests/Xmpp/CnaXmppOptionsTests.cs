@@ -1,5 +1,6 @@
 using Aggregators.Cna.Hosting;
 using Aggregators.Cna.Xmpp;
+using Microsoft.Extensions.Configuration;
 
 namespace Aggregators.Cna.Tests.Xmpp;
 
@@ -58,5 +59,27 @@ public sealed class CnaXmppOptionsTests
             "--Cna:DataDirectory=" + Path.Combine(Path.GetTempPath(), "cna-opt-" + Guid.NewGuid().ToString("N"))]);
         var ex = await Assert.ThrowsAnyAsync<Exception>(() => app.StartAsync());
         Assert.Contains("Cna:Xmpp:ComponentDomain", ex.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_documented_keys_bind_onto_the_component_connection()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Cna:Xmpp:Host"] = "xmpp.example.net",
+            ["Cna:Xmpp:Port"] = "5275",
+            ["Cna:Xmpp:ComponentDomain"] = "events.example.net",
+            ["Cna:Xmpp:Secret"] = "s3cret",
+            ["Cna:Xmpp:ReconnectDelay"] = "00:00:02",
+            ["Cna:Xmpp:MaxReconnectDelay"] = "00:00:30",
+            ["Cna:Xmpp:SendQueueCapacity"] = "1024",
+            ["Cna:Xmpp:UpstreamLocalpart"] = "proxy",
+        }).Build();
+        var options = new CnaXmppOptions();
+        ConfigurationBinder.Bind(configuration.GetSection(CnaXmppOptions.SectionName), options);
+        var component = options.ToComponentOptions();
+        Assert.Equal(("xmpp.example.net", 5275, "events.example.net", "s3cret"), (component.Host, component.Port, component.Domain, component.Secret));
+        Assert.Equal((TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(30), 1024), (component.ReconnectDelay, component.MaxReconnectDelay, component.SendQueueCapacity));
+        Assert.Equal("proxy", options.UpstreamLocalpart);
     }
 }

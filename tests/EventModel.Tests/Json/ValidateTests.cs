@@ -76,6 +76,20 @@ public class ValidateTests
         e => e with { Vendor = [new VendorParameter("vnd.ws", " {\"a\": 1} ")] },
         e => e with { Vendor = [new VendorParameter("vnd.bad", "not json")] },
         e => e with { Vendor = [new VendorParameter("vnd.s", "\"" + new string('s', 70_000) + "\"")] },
+        // Named exactly like an RFC 5423 parameter: the decoder reads the member as that parameter.
+        e => e with { Vendor = [new VendorParameter("uidnext", "5")] },
+        e => e with { Vendor = [new VendorParameter("uidnext", "-5")] },
+        e => e with { Vendor = [new VendorParameter("subject", "7")] },
+        e => e with { Vendor = [new VendorParameter("id", "\"v1\"")] },
+        e => e with { Vendor = [new VendorParameter("event", "\"MessageNew\"")] },
+        e => e with { Vendor = [new VendorParameter("mailbox", "\"Work\"")] },
+        e => e with { Vendor = [new VendorParameter("spam", "false")] },
+        e => e with { Vendor = [new VendorParameter("totals", "{\"messages\":1,\"unseen\":0,\"uidnext\":2,\"uidvalidity\":3}")] },
+        e => e with { Vendor = [new VendorParameter("vnd.a", "1"), new VendorParameter("messages", "1"), new VendorParameter("messages", "2")] },
+        e => e with { Vendor = [new VendorParameter("uidnext", "not json")] },
+        // Names are case-sensitive: another case is an unknown parameter to both.
+        e => e with { Vendor = [new VendorParameter("Uidnext", "5")] },
+        e => e with { Vendor = [new VendorParameter("SUBJECT", "\"x\"")] },
         e => e with { Subject = new string('s', 70_000) },
         e => e with { FlagNames = Enumerable.Repeat("$k", 1025).ToArray() },
         e => e with { Tags = Enumerable.Repeat("t", 1025).ToArray() },
@@ -112,6 +126,22 @@ public class ValidateTests
             }
             return true;
         }).Check(Many);
+
+    [Fact]
+    public void A_vendor_parameter_named_like_a_standard_one_is_that_parameter_as_the_decoder_reads_it()
+    {
+        var e = new MailEvent { Type = MailEventType.MessageNew, Account = Bob, Mailbox = MailboxPath.Inbox, Vendor = [new VendorParameter("uidnext", "5")] };
+        Assert.True(MailEventJson.TryValidate(e, 0, out var normalised, out var error), error?.ToString());
+        Assert.Equal(5u, normalised!.Uidnext);
+        Assert.Null(normalised.Vendor);
+        Assert.True(MailEventJson.TryDecode(MailEventJson.Encode(e), 0, out var decoded, out _));
+        Assert.Equal(5u, decoded!.Uidnext);
+
+        Assert.False(MailEventJson.TryValidate(e with { Uidnext = 4 }, 0, out _, out error));
+        Assert.Equal("'uidnext' appears more than once", error!.Message);
+        Assert.False(MailEventJson.TryValidate(e with { Vendor = [new VendorParameter("UIDNEXT", "5")] }, 0, out _, out error));
+        Assert.Contains("unknown parameter 'UIDNEXT'", error!.Message, StringComparison.Ordinal);
+    }
 
     [Fact]
     public void Every_mutation_alone_is_judged_as_its_encoding()

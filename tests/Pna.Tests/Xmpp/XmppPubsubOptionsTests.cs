@@ -1,6 +1,7 @@
 using Aggregators.Pna.Subscriptions;
 using Aggregators.Pna.Tests.Hosting;
 using Aggregators.Pna.Transports.Xmpp;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -42,5 +43,27 @@ public class XmppPubsubOptionsTests
     public void A_disabled_transport_is_not_validated()
     {
         Assert.Equal(ValidateOptionsResult.Success, new XmppPubsubOptionsValidator().Validate(null, new XmppPubsubOptions()));
+    }
+
+    [Fact]
+    public void The_documented_keys_bind_onto_the_component_connection()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Pna:Xmpp:Host"] = "xmpp.example.com",
+            ["Pna:Xmpp:Port"] = "5275",
+            ["Pna:Xmpp:ComponentDomain"] = "events.example.com",
+            ["Pna:Xmpp:Secret"] = "s3cret",
+            ["Pna:Xmpp:ReconnectDelay"] = "00:00:02",
+            ["Pna:Xmpp:MaxReconnectDelay"] = "00:00:30",
+            ["Pna:Xmpp:SendQueueCapacity"] = "1024",
+            ["Pna:Xmpp:MailDomain"] = "example.com",
+        }).Build();
+        var options = new XmppPubsubOptions();
+        ConfigurationBinder.Bind(configuration.GetSection(XmppPubsubOptions.SectionName), options);
+        var component = options.ToComponentOptions();
+        Assert.Equal(("xmpp.example.com", 5275, "events.example.com", "s3cret"), (component.Host, component.Port, component.Domain, component.Secret));
+        Assert.Equal((TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(30), 1024), (component.ReconnectDelay, component.MaxReconnectDelay, component.SendQueueCapacity));
+        Assert.Equal("example.com", options.MailDomain);
     }
 }

@@ -1,14 +1,13 @@
 using System.Net;
 using Aggregators.Pna.Subscriptions;
+using Aggregators.Sip.Subscriptions;
 using Aggregators.Sip.Transport;
 
 namespace Aggregators.Pna.Transports.Sip;
 
 /// <summary>
-/// One subscription's dialog and its NOTIFY queue (RFC 6665 §4.2.2): at most one NOTIFY in
-/// flight; states arriving meanwhile collapse into one pending latest state (RFC 3842 §6's rate
-/// rule), sent when the previous transaction completes, so the last state always goes out and
-/// NOTIFYs never overtake each other. All fields are guarded by <see cref="Gate"/>.
+/// One subscription's dialog and its NOTIFY queue (<see cref="NotifyQueue{TState}"/>, RFC 6665
+/// §4.2.2). All fields are guarded by <see cref="Gate"/>.
 /// </summary>
 internal sealed class NotifierDialog(SipDialogState state, ISipTransport transport)
 {
@@ -22,22 +21,12 @@ internal sealed class NotifierDialog(SipDialogState state, ISipTransport transpo
 
     public Subscription? Subscription { get; set; }
 
-    /// <summary>Before the 200 to the SUBSCRIBE went out: NOTIFYs wait (the 200 goes first).</summary>
-    public bool Held { get; set; }
+    /// <summary>The dialog's NOTIFY queue (one in flight, newest pending, held until the 200, final last); a field: it is a mutable struct.</summary>
+    public NotifyQueue<Notification?> Queue;
 
-    public bool InFlight { get; set; }
+    public bool Ended => Queue.Ended;
 
-    /// <summary>The latest state not yet sent.</summary>
-    public Notification? Pending { get; set; }
-
-    /// <summary>The latest state known (sent or pending): the body of refresh and final NOTIFYs.</summary>
-    public Notification? Latest { get; set; }
-
-    /// <summary>Set when the subscription is ending: the RFC 6665 §4.1.3 reason of the final NOTIFY.</summary>
-    public string? TerminateReason { get; set; }
-
-    /// <summary>The final NOTIFY has been sent (or the subscription ended without one).</summary>
-    public bool Ended { get; set; }
+    public string? TerminateReason => Queue.TerminateReason;
 
     public ITimer? ExpiryTimer { get; set; }
 

@@ -1,4 +1,5 @@
 using Aggregators.Pna.Subscriptions;
+using Aggregators.Sip.Subscriptions;
 
 namespace Aggregators.Pna.Transports.Sip;
 
@@ -21,11 +22,15 @@ public sealed partial class SipNotifier : IRevocableTransport
             _host.Unsubscribe(subscription.Id, "SIP rejected: " + reason);
             return;
         }
+        NotifyStep<Notification?> step;
         lock (dialog.Gate)
         {
-            dialog.Latest = null;
-            dialog.Pending = null;
+            if (!dialog.Queue.Closing)
+            {
+                dialog.ExpiryTimer?.Dispose();
+            }
+            step = dialog.Queue.Revoke(RejectedReason); // no state in the final NOTIFY, even one queued already
         }
-        Terminate(dialog, RejectedReason);
+        Send(dialog, step);
     }
 }

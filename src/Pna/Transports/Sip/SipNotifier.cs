@@ -7,6 +7,7 @@ using Aggregators.EventModel.Bodies;
 using Aggregators.Pna.Subscriptions;
 using Aggregators.Sip;
 using Aggregators.Sip.Auth;
+using Aggregators.Sip.Subscriptions;
 using Aggregators.Sip.Transactions;
 using Aggregators.Sip.Transport;
 using Microsoft.Extensions.Logging;
@@ -86,7 +87,7 @@ public sealed partial class SipNotifier : INotificationTransport, IBurstingTrans
             {
                 lock (d.Gate)
                 {
-                    if (d.InFlight || d.Pending is not null)
+                    if (d.Queue.InFlight || d.Queue.HasPending)
                     {
                         n++;
                     }
@@ -416,7 +417,7 @@ public sealed partial class SipNotifier : INotificationTransport, IBurstingTrans
             RemoteCSeq = request.CSeq.Sequence,
         };
         var json = state.ToJson();
-        var dialog = new NotifierDialog(state, tx.Transport) { Held = true, Remote = tx.RemoteEndPoint };
+        var dialog = new NotifierDialog(state, tx.Transport) { Queue = new(held: true), Remote = tx.RemoteEndPoint };
         var expires = _time.GetUtcNow().AddSeconds(seconds);
         _awaiting[json] = dialog;
         SubscribeResult result;
@@ -578,32 +579,12 @@ public sealed partial class SipNotifier : INotificationTransport, IBurstingTrans
                 return;
             }
         }
-        bool send;
+        NotifyStep<Notification?> step;
         lock (dialog.Gate)
         {
-            if (dialog.Ended || dialog.TerminateReason is not null)
-            {
-                if (dialog.TerminateReason != RejectedReason)
-                {
-                    dialog.Latest = notification; // the final NOTIFY (queued) will carry it; not after a revocation
-                }
-                return;
-            }
-            dialog.Latest = notification;
-            send = !dialog.InFlight && !dialog.Held;
-            if (send)
-            {
-                dialog.InFlight = true;
-            }
-            else
-            {
-                dialog.Pending = notification; // collapses into the newest
-            }
+            step = dialog.Queue.Offer(notification); // collapses into the newest; after Terminate only the final NOTIFY's state
         }
-        if (send)
-        {
-            SendNotify(dialog, notification, null, _burst);
-        }
+        Send(dialog, step, _burst); // the dispatcher's burst, if it is in one: UDP NOTIFYs leave together at its end
     }
 
     /// <summary>A notification for a subscription not yet indexed: one being created, or one restored.</summary>
@@ -651,70 +632,51 @@ public sealed partial class SipNotifier : INotificationTransport, IBurstingTrans
     /// <summary>After the 200: lets the held NOTIFY go.</summary>
     private void Release(NotifierDialog dialog)
     {
-        Notification? next;
-        string? reason;
+        NotifyStep<Notification?> step;
         lock (dialog.Gate)
         {
-            dialog.Held = false;
-            reason = dialog.TerminateReason;
-            if (dialog.InFlight || dialog.Ended || (dialog.Pending is null && reason is null))
-            {
-                return;
-            }
-            next = reason is null ? dialog.Pending : dialog.Latest;
-            dialog.Pending = null;
-            dialog.InFlight = true;
+            step = dialog.Queue.Release();
         }
-        SendNotify(dialog, next, reason);
+        Send(dialog, step);
     }
 
     /// <summary>Queues the latest state again (after a refresh).</summary>
     private void Requeue(NotifierDialog dialog, Notification? current)
     {
-        Notification? send;
+        var step = NotifyStep<Notification?>.None;
         lock (dialog.Gate)
         {
-            if (dialog.Ended || dialog.TerminateReason is not null)
+            if ((current ?? dialog.Queue.Latest) is { } state)
             {
-                return;
+                step = dialog.Queue.Repeat(state); // something newer queued already wins
             }
-            var state = current ?? dialog.Latest;
-            if (state is null)
-            {
-                return;
-            }
-            if (dialog.InFlight || dialog.Held)
-            {
-                dialog.Pending ??= state; // something newer queued already wins
-                return;
-            }
-            dialog.InFlight = true;
-            send = state;
         }
-        SendNotify(dialog, send, null);
+        Send(dialog, step);
     }
 
     /// <summary>Ends the subscription with a final NOTIFY (RFC 6665 §4.2.2) carrying the latest state.</summary>
     internal void Terminate(NotifierDialog dialog, string reason)
     {
-        Notification? latest;
+        NotifyStep<Notification?> step;
         lock (dialog.Gate)
         {
-            if (dialog.Ended || dialog.TerminateReason is not null)
+            if (dialog.Queue.Closing)
             {
                 return;
             }
-            dialog.TerminateReason = reason;
             dialog.ExpiryTimer?.Dispose();
-            if (dialog.InFlight || dialog.Held)
-            {
-                return; // sent when the NOTIFY in flight completes, or when released
-            }
-            dialog.InFlight = true;
-            dialog.Pending = null;
-            latest = dialog.Latest;
+            step = dialog.Queue.Terminate(reason); // else sent when the NOTIFY in flight completes, or when released
         }
-        SendNotify(dialog, latest, reason);
+        Send(dialog, step);
+    }
+
+    /// <summary>Sends what the dialog's queue decided, if anything.</summary>
+    private void Send(NotifierDialog dialog, in NotifyStep<Notification?> step, SipDatagramBatch? batch = null)
+    {
+        if (step.Send)
+        {
+            SendNotify(dialog, step.State, step.TerminateReason, batch);
+        }
     }
 
     private void ArmExpiry(NotifierDialog dialog, TimeSpan due)
@@ -1065,28 +1027,12 @@ public sealed partial class SipNotifier : INotificationTransport, IBurstingTrans
             End(dialog, why);
             return;
         }
-        Notification? next;
-        string? reason = null;
+        NotifyStep<Notification?> step;
         lock (dialog.Gate)
         {
-            if (dialog.TerminateReason is { } r)
-            {
-                reason = r;
-                next = dialog.Latest;
-                dialog.Pending = null;
-            }
-            else if (dialog.Pending is { } p)
-            {
-                next = p;
-                dialog.Pending = null;
-            }
-            else
-            {
-                dialog.InFlight = false;
-                return;
-            }
+            step = dialog.Queue.Completed(); // the final NOTIFY when terminating, else the pending state
         }
-        SendNotify(dialog, next, reason);
+        Send(dialog, step);
     }
 
     /// <summary>Frees the dialog and the PNA subscription.</summary>
@@ -1098,13 +1044,10 @@ public sealed partial class SipNotifier : INotificationTransport, IBurstingTrans
         }
         lock (dialog.Gate)
         {
-            if (dialog.Ended)
+            if (!dialog.Queue.End())
             {
                 return;
             }
-            dialog.Ended = true;
-            dialog.InFlight = false;
-            dialog.Pending = null;
             dialog.ExpiryTimer?.Dispose();
             dialog.Slot?.Release(); // not in flight: End follows a completed (or never started) NOTIFY
             dialog.Slot = null;

@@ -125,16 +125,7 @@ public sealed partial class XmppPubsubTransport : INotificationTransport, IHoste
         {
             return Task.CompletedTask;
         }
-        var component = new XmppComponent(new ComponentOptions
-        {
-            Host = _options.Host,
-            Port = _options.Port,
-            Domain = _options.ComponentDomain,
-            Secret = _options.Secret,
-            ReconnectDelay = _options.ReconnectDelay,
-            MaxReconnectDelay = _options.MaxReconnectDelay,
-            SendQueueCapacity = _options.SendQueueCapacity,
-        }, HandleStanzaAsync, _loggerFactory.CreateLogger<XmppComponent>());
+        var component = new XmppComponent(_options.ToComponentOptions(), HandleStanzaAsync, _loggerFactory.CreateLogger<XmppComponent>());
         component.StateChanged += OnStateChanged;
         _component = component;
         Sink = new ComponentSink(component);
