@@ -71,18 +71,9 @@ internal sealed class ChildProcessServer : IServerControl
 
     public static async Task<ChildProcessServer> StartAsync()
     {
-        var info = new ProcessStartInfo(Environment.ProcessPath!)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        // Run as "dotnet BridgeLoad.dll" or as the apphost: either way the same entry assembly.
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
-        {
-            info.ArgumentList.Add(typeof(ChildProcessServer).Assembly.Location);
-        }
-        info.ArgumentList.Add("--serve");
+        var info = Aggregators.Bench.SelfProcess.StartInfo("--serve");
+        info.RedirectStandardInput = true;
+        info.RedirectStandardOutput = true;
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start the server process");
         var first = await process.StandardOutput.ReadLineAsync().ConfigureAwait(false)
             ?? throw new InvalidOperationException("the server process ended before saying its port");

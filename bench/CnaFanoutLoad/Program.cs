@@ -89,13 +89,10 @@ await pna.StartAsync();
 uint messages = 0;
 await Ingest(pna);
 
-using var child = Process.Start(new ProcessStartInfo(Environment.ProcessPath!)
-{
-    ArgumentList = { typeof(Local).Assembly.Location, "--cna", cnaPort.ToString(CultureInfo.InvariantCulture), cnaHttp.ToString(CultureInfo.InvariantCulture), pnaPort.ToString(CultureInfo.InvariantCulture), usersFile, heartbeat.ToString(CultureInfo.InvariantCulture) },
-    RedirectStandardInput = true,
-    RedirectStandardOutput = true,
-    UseShellExecute = false,
-})!;
+var childInfo = Aggregators.Bench.SelfProcess.StartInfo("--cna", cnaPort.ToString(CultureInfo.InvariantCulture), cnaHttp.ToString(CultureInfo.InvariantCulture), pnaPort.ToString(CultureInfo.InvariantCulture), usersFile, heartbeat.ToString(CultureInfo.InvariantCulture));
+childInfo.RedirectStandardInput = true;
+childInfo.RedirectStandardOutput = true;
+using var child = Process.Start(childInfo)!;
 if (await child.StandardOutput.ReadLineAsync() != "READY")
 {
     Console.Error.WriteLine("the CNA did not start");

@@ -82,7 +82,7 @@ try
         ["Cna:Xmpp:MaxResubscribeDelay"] = "00:00:01",
         ["Logging:LogLevel:Default"] = "Warning",
     };
-    Process StartPna() => Start(Environment.ProcessPath!, ["run-pna", .. pnaArgs.Select(p => $"--{p.Key}={p.Value}")], Path.Combine(dir, "pna.out"));
+    Process StartPna() => StartSelf(["run-pna", .. pnaArgs.Select(p => $"--{p.Key}={p.Value}")], Path.Combine(dir, "pna.out"));
     var pna = StartPna();
     children.Add(pna);
     using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{pnaHttp}") };
@@ -90,7 +90,7 @@ try
     await WaitConnectedAsync(http);
     uint messages = 1;
     await PostAsync(http, Ndjson(0, 1, ref messages)); // INBOX exists: its node can be subscribed
-    var cna = Start(Environment.ProcessPath!, ["run-cna", .. cnaArgs.Select(p => $"--{p.Key}={p.Value}")], Path.Combine(dir, "cna.out"));
+    var cna = StartSelf(["run-cna", .. cnaArgs.Select(p => $"--{p.Key}={p.Value}")], Path.Combine(dir, "cna.out"));
     children.Add(cna);
 
     Console.WriteLine($"connecting {subscribers} subscribers to the CNA...");

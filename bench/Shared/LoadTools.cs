@@ -54,11 +54,21 @@ internal static class LoadTools
     /// <summary>Starts a child process whose stdout and stderr are appended to <paramref name="log"/>.</summary>
     public static Process Start(string file, string[] arguments, string log)
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo(file) { UseShellExecute = false };
         foreach (var a in arguments)
         {
             psi.ArgumentList.Add(a);
         }
+        return Start(psi, log);
+    }
+
+    /// <summary>This load generator again, in a child process (see <see cref="SelfProcess"/>), logging to <paramref name="log"/>.</summary>
+    public static Process StartSelf(string[] arguments, string log) => Start(SelfProcess.StartInfo(arguments), log);
+
+    private static Process Start(ProcessStartInfo psi, string log)
+    {
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardError = true;
         var p = Process.Start(psi)!;
         var writer = new StreamWriter(log, append: true) { AutoFlush = true };
         p.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (writer) { writer.WriteLine(e.Data); } } };

@@ -63,13 +63,10 @@ try
     await Inject(Enumerable.Range(0, accounts).ToArray());
 
     var memoryBefore = GC.GetTotalMemory(forceFullCollection: true);
-    using var sink = Process.Start(new ProcessStartInfo(Environment.ProcessPath!)
-    {
-        ArgumentList = { typeof(Sink).Assembly.Location, "--sink", port.ToString(CultureInfo.InvariantCulture), subs.ToString(CultureInfo.InvariantCulture), accounts.ToString(CultureInfo.InvariantCulture) },
-        RedirectStandardInput = true,
-        RedirectStandardOutput = true,
-        UseShellExecute = false,
-    })!;
+    var sinkInfo = Aggregators.Bench.SelfProcess.StartInfo("--sink", port.ToString(CultureInfo.InvariantCulture), subs.ToString(CultureInfo.InvariantCulture), accounts.ToString(CultureInfo.InvariantCulture));
+    sinkInfo.RedirectStandardInput = true;
+    sinkInfo.RedirectStandardOutput = true;
+    using var sink = Process.Start(sinkInfo)!;
     var ready = await sink.StandardOutput.ReadLineAsync();
     if (ready != "READY" || manager.Count != subs)
     {

@@ -59,7 +59,7 @@ try
         ["Pna:Xmpp:MailDomain"] = "example.com",
         ["Logging:LogLevel:Default"] = "Warning",
     };
-    var pna = Start(Environment.ProcessPath!, ["run-pna", .. pnaArgs.Select(p => $"--{p.Key}={p.Value}")], Path.Combine(dir, "pna.out"));
+    var pna = StartSelf(["run-pna", .. pnaArgs.Select(p => $"--{p.Key}={p.Value}")], Path.Combine(dir, "pna.out"));
     children.Add(pna);
     using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}") };
     http.DefaultRequestHeaders.Authorization = new("Bearer", "load-token-0123456789abcdef");
