@@ -46,8 +46,8 @@ public sealed partial class SipAlertChannel : IAlertChannel, IAsyncDisposable
     private readonly Dictionary<AlertSipCredential, DigestClient> _digest = [];
     private readonly RemoteCertificateValidationCallback? _tlsValidation;
     private SipUdpTransport? _transport;
-    private SipAlertStreamClient? _tcp;
-    private SipAlertStreamClient? _tls;
+    private SipStreamTransport? _tcp;
+    private SipStreamTransport? _tls;
     private readonly Lock _loopGate = new();
     private Task? _loop;
 
@@ -172,8 +172,9 @@ public sealed partial class SipAlertChannel : IAlertChannel, IAsyncDisposable
             return (udp, udp.LocalEndPoint);
         }
         var stream = await EnsureStreamAsync(hop.Protocol).ConfigureAwait(false);
+        // RFC 5922 §7.2: a TLS server is checked against the domain the hop was found for, not its address.
         var local = await stream.ConnectAsync(hop.Destination, hop.Host, cancellationToken).ConfigureAwait(false);
-        return (stream, local);
+        return (stream.Towards(hop.Host), local);
     }
 
     internal static DeliveryOutcome Classify(SipClientTransactionResult result, string host, int port) =>
@@ -286,14 +287,24 @@ public sealed partial class SipAlertChannel : IAlertChannel, IAsyncDisposable
         }
     }
 
-    private async ValueTask<SipAlertStreamClient> EnsureStreamAsync(SipTransportProtocol protocol)
+    /// <summary>A stream connection without traffic for this long is closed.</summary>
+    internal static TimeSpan StreamIdleTimeout { get; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>The TCP or TLS transport: connect-only (no listener), from the address of <c>LocalAddress</c>.</summary>
+    private async ValueTask<SipStreamTransport> EnsureStreamAsync(SipTransportProtocol protocol)
     {
         await _startLock.WaitAsync().ConfigureAwait(false);
         try
         {
             ref var slot = ref protocol == SipTransportProtocol.Tls ? ref _tls : ref _tcp;
-            slot ??= new SipAlertStreamClient(protocol, IPEndPoint.Parse(_options.LocalAddress).Address, _tlsValidation,
-                _inbox.Writer, _time, _loggers.CreateLogger<SipAlertStreamClient>());
+            slot ??= SipStreamTransport.ConnectOnly(protocol, new SipTransportOptions
+            {
+                LocalEndPoint = new IPEndPoint(IPEndPoint.Parse(_options.LocalAddress).Address, 0),
+                IdleTimeout = StreamIdleTimeout,
+                RemoteCertificateValidation = _tlsValidation,
+                TimeProvider = _time,
+                LoggerFactory = _loggers,
+            }, _inbox.Writer);
             return slot;
         }
         finally
