@@ -5,6 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Threading.Channels;
 using Aggregators.Sip.Parsing;
 using Aggregators.Sip.Transport;
+using Aggregators.Tests.Shared;
 
 namespace Aggregators.Sip.Tests;
 
@@ -102,6 +103,61 @@ public sealed class StreamConnectionTests
         await client.Towards("sip.example.com").SendAsync(Notify(8), server.LocalEndPoint);
         Assert.Equal(8u, (await Next(serverInbox)).Message.CSeq.Sequence);
         Assert.Equal(1, client.ConnectionCount);
+    }
+
+    [Fact]
+    public async Task Pins_count_and_keep_a_connection_from_the_idle_sweep_until_the_last_is_released()
+    {
+        var clock = new ManualTimeProvider();
+        var inbox = Channel.CreateUnbounded<SipReceivedMessage>();
+        await using var server = SipStreamTransport.BindTcp(new SipTransportOptions { LocalEndPoint = AnyLoopback, IdleTimeout = TimeSpan.FromMinutes(1), TimeProvider = clock }, inbox);
+        using var peer = new System.Net.Sockets.TcpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        await peer.ConnectAsync(server.LocalEndPoint);
+        await peer.GetStream().WriteAsync(SipMessageWriter.ToBytes(Notify()));
+        var remote = (await Next(inbox)).RemoteEndPoint;
+
+        var first = server.Pin(remote); // two dialogs over one connection
+        var second = server.Pin(remote);
+        clock.Advance(TimeSpan.FromMinutes(3));
+        first.Dispose();
+        first.Dispose(); // releasing twice counts once
+        clock.Advance(TimeSpan.FromMinutes(3));
+        Assert.Equal(1, server.ConnectionCount);
+        Assert.True(server.IsPinned(remote));
+
+        second.Dispose();
+        Assert.False(server.IsPinned(remote));
+        clock.Advance(TimeSpan.FromMinutes(3));
+        Assert.Equal(0, await peer.GetStream().ReadAsync(new byte[4]).AsTask().WaitAsync(Wait)); // closed by the sweep
+    }
+
+    [Fact]
+    public async Task A_dialog_flow_that_lost_its_connection_reports_an_unreachable_next_hop_as_an_IOException()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        var closed = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        await using var transport = SipStreamTransport.BindTcp(new SipTransportOptions { LocalEndPoint = AnyLoopback }, Channel.CreateUnbounded<SipReceivedMessage>());
+        var gone = new IPEndPoint(IPAddress.Loopback, 40000);
+        using var flow = new SipDialogFlow(transport, gone, () => SipUri.Parse($"sip:juliet@127.0.0.1:{closed};transport=tcp"), moved: null,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        Assert.True(transport.IsPinned(gone));
+        var e = await Assert.ThrowsAsync<IOException>(() => flow.SendAsync(Notify(), gone).AsTask());
+        Assert.Contains($"sip:juliet@127.0.0.1:{closed};transport=tcp cannot be reached", e.Message, StringComparison.Ordinal);
+        flow.Dispose();
+        Assert.False(transport.IsPinned(gone));
+    }
+
+    [Theory]
+    [InlineData("sip:juliet@192.0.2.4:5070;transport=tcp", "Tcp", "192.0.2.4:5070")]
+    [InlineData("sip:juliet@192.0.2.4;transport=tcp", "Tcp", "192.0.2.4:5060")]
+    [InlineData("sips:juliet@[2001:db8::1]", "Tls", "[2001:db8::1]:5061")]
+    [InlineData("sip:juliet@localhost:5071;transport=tcp", "Tcp", "127.0.0.1:5071")]
+    public async Task A_next_hop_is_located_as_rfc_3263_says_for_a_chosen_transport(string uri, string protocol, string expected)
+    {
+        var found = await SipDialogFlow.ResolveAsync(SipUri.Parse(uri), Enum.Parse<SipTransportProtocol>(protocol), CancellationToken.None);
+        Assert.Equal(IPEndPoint.Parse(expected), found);
     }
 
     private static X509Certificate2 Certificate(string dnsName)

@@ -122,6 +122,28 @@ public sealed partial class SipStreamTransport : ISipTransport
     public bool IsConnected(IPEndPoint remote) =>
         _connections.Any(c => c.Key.Remote.Equals(remote) && c.Value.IsCompletedSuccessfully && !c.Value.Result.IsClosed);
 
+    /// <summary>
+    /// Writes to an open connection with <paramref name="remote"/> (accepted or opened, any TLS
+    /// name) without opening one; false when there is none or the write failed because it closed.
+    /// </summary>
+    internal async ValueTask<bool> TrySendOverOpenAsync(SipMessage message, IPEndPoint remote, CancellationToken cancellationToken)
+    {
+        foreach (var (key, task) in _connections)
+        {
+            if (!key.Remote.Equals(remote) || !task.IsCompletedSuccessfully || task.Result.IsClosed) continue;
+            try
+            {
+                await task.Result.WriteAsync(SipMessageWriter.ToBytes(message), cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
+            {
+                _ = CloseAsync(task.Result);
+            }
+        }
+        return false;
+    }
+
     private ConnectionKey KeyOf(IPEndPoint remote, string? tlsServerName) =>
         new(remote, Protocol == SipTransportProtocol.Tls && tlsServerName is not null ? tlsServerName.Trim('[', ']').ToLowerInvariant() : null);
 
@@ -305,7 +327,8 @@ public sealed partial class SipStreamTransport : ISipTransport
         var now = _options.TimeProvider.GetUtcNow();
         foreach (var (_, task) in _connections)
         {
-            if (task.IsCompletedSuccessfully && now - task.Result.LastActivity > _options.IdleTimeout)
+            // A connection carrying live dialogs is their only way to the peer: not idle (see Pin).
+            if (task.IsCompletedSuccessfully && now - task.Result.LastActivity > _options.IdleTimeout && !IsPinned(task.Result.Remote))
                 _ = CloseAsync(task.Result);
         }
     }

@@ -20,6 +20,9 @@ internal sealed class NotifierDialog(SipDialogState state, ISipTransport transpo
 
     public IPEndPoint Remote { get; set; } = state.RemoteEndPoint;
 
+    /// <summary>TCP/TLS: the dialog's connection, pinned while the dialog lives, and where NOTIFYs go when the subscriber closed it.</summary>
+    public SipDialogFlow? Flow { get; set; }
+
     public Subscription? Subscription { get; set; }
 
     /// <summary>Before the 200 to the SUBSCRIBE went out: NOTIFYs wait (the 200 goes first).</summary>
