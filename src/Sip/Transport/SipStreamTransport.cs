@@ -119,8 +119,7 @@ public sealed partial class SipStreamTransport : ISipTransport
     public ISipTransport Towards(string? tlsServerName) => tlsServerName is null || Protocol != SipTransportProtocol.Tls ? this : new ServerNameView(this, tlsServerName);
 
     /// <summary>Whether a connection to <paramref name="remote"/> (opened by either side, any TLS name) is open now.</summary>
-    public bool IsConnected(IPEndPoint remote) =>
-        _connections.Any(c => c.Key.Remote.Equals(remote) && c.Value.IsCompletedSuccessfully && !c.Value.Result.IsClosed);
+    public bool IsConnected(IPEndPoint remote) => FindOpen(remote) is not null;
 
     /// <summary>
     /// Writes to an open connection with <paramref name="remote"/> (accepted or opened, any TLS
@@ -128,20 +127,30 @@ public sealed partial class SipStreamTransport : ISipTransport
     /// </summary>
     internal async ValueTask<bool> TrySendOverOpenAsync(SipMessage message, IPEndPoint remote, CancellationToken cancellationToken)
     {
+        if (FindOpen(remote) is not { } connection) return false;
+        try
+        {
+            await connection.WriteAsync(SipMessageWriter.ToBytes(message), cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
+        {
+            await CloseAsync(connection).ConfigureAwait(false);
+            return false;
+        }
+    }
+
+    /// <summary>An open connection with <paramref name="remote"/>: the one without a TLS name (accepted, or TCP) at once, else any.</summary>
+    private SipConnection? FindOpen(IPEndPoint remote)
+    {
+        if (_connections.TryGetValue(new ConnectionKey(remote, null), out var direct) && direct.IsCompletedSuccessfully && !direct.Result.IsClosed)
+            return direct.Result;
+        if (Protocol != SipTransportProtocol.Tls) return null;
         foreach (var (key, task) in _connections)
         {
-            if (!key.Remote.Equals(remote) || !task.IsCompletedSuccessfully || task.Result.IsClosed) continue;
-            try
-            {
-                await task.Result.WriteAsync(SipMessageWriter.ToBytes(message), cancellationToken).ConfigureAwait(false);
-                return true;
-            }
-            catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
-            {
-                _ = CloseAsync(task.Result);
-            }
+            if (key.Remote.Equals(remote) && task.IsCompletedSuccessfully && !task.Result.IsClosed) return task.Result;
         }
-        return false;
+        return null;
     }
 
     private ConnectionKey KeyOf(IPEndPoint remote, string? tlsServerName) =>

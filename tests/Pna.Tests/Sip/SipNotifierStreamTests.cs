@@ -16,7 +16,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Aggregators.Pna.Tests.Sip;
 
 /// <summary>
-/// The notifier over a real <see cref="SipStreamTransport"/> on loopback with a manual clock: a
+/// The notifier over a real <see cref="SipStreamTransport"/> on loopback, its idle sweep on a manual clock: a
 /// subscription made over TCP keeps its connection past the idle timeout (the dialog pins it), and
 /// when the subscriber closes the connection, the next NOTIFY opens one to the Contact (RFC 3261
 /// §12.2.1.1); only a failure of that ends the subscription.
@@ -24,7 +24,7 @@ namespace Aggregators.Pna.Tests.Sip;
 public sealed class SipNotifierStreamTests : IAsyncDisposable
 {
     private static readonly TimeSpan IdleTimeout = TimeSpan.FromMinutes(5);
-    private readonly ManualTimeProvider _time = new();
+    private readonly ManualTimeProvider _sweepClock = new();
     private readonly FakeSipHost _host = new();
     private readonly Channel<SipReceivedMessage> _inbox = Channel.CreateUnbounded<SipReceivedMessage>();
     private readonly SipStreamTransport _tcp;
@@ -33,10 +33,13 @@ public sealed class SipNotifierStreamTests : IAsyncDisposable
 
     public SipNotifierStreamTests()
     {
-        _tcp = SipStreamTransport.BindTcp(new SipTransportOptions { LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 0), IdleTimeout = IdleTimeout, TimeProvider = _time }, _inbox.Writer);
+        _tcp = SipStreamTransport.BindTcp(new SipTransportOptions { LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 0), IdleTimeout = IdleTimeout, TimeProvider = _sweepClock }, _inbox.Writer);
         var options = new SipNotifierOptions { Enabled = true, Domains = { "example.com" } };
         options.Authentication.Enabled = false;
-        _notifier = new SipNotifier(options, _host, SipCredentials.Parse(["juliet:secret"], "example.com"), _time, NullLogger<SipNotifier>.Instance);
+        // The manual clock drives only the transport's idle sweep: the notifier's own timers (timer F
+        // of a NOTIFY whose 200 is still on its way, expiry) run on real time, so advancing the sweep
+        // never times a NOTIFY out.
+        _notifier = new SipNotifier(options, _host, SipCredentials.Parse(["juliet:secret"], "example.com"), TimeProvider.System, NullLogger<SipNotifier>.Instance);
         _notifier.AddTransport(_tcp);
         _receiving = Task.Run(async () =>
         {
@@ -51,6 +54,7 @@ public sealed class SipNotifierStreamTests : IAsyncDisposable
     private sealed class Phone : IAsyncDisposable
     {
         private readonly TcpListener _contact = new(IPAddress.Loopback, 0);
+        private readonly List<Stream> _streams = [];
         private Stream? _stream;
         private SipStreamFramer? _framer;
 
@@ -81,6 +85,7 @@ public sealed class SipNotifierStreamTests : IAsyncDisposable
 
         private void Use(Stream stream)
         {
+            _streams.Add(stream);
             _stream = stream;
             _framer = new SipStreamFramer(PipeReader.Create(stream));
         }
@@ -100,14 +105,14 @@ public sealed class SipNotifierStreamTests : IAsyncDisposable
             return frame.Message ?? throw new EndOfStreamException("the PNA closed the connection (" + frame.Kind + ")");
         }
 
-        public SipRequest Subscribe() => (SipRequest)SipMessageParser.Parse(
+        public SipRequest Subscribe(string? toTag = null, int cseq = 1) => (SipRequest)SipMessageParser.Parse(
             "SUBSCRIBE sip:juliet@example.com SIP/2.0\r\n" +
             $"Via: SIP/2.0/TCP 127.0.0.1:{ContactPort};branch={SipTransactionKey.NewBranch()};rport\r\n" +
             "Max-Forwards: 70\r\n" +
             "From: <sip:juliet@example.com>;tag=phone1\r\n" +
-            "To: <sip:juliet@example.com>\r\n" +
+            $"To: <sip:juliet@example.com>{(toTag is null ? "" : ";tag=" + toTag)}\r\n" +
             $"Call-ID: {CallId}\r\n" +
-            "CSeq: 1 SUBSCRIBE\r\n" +
+            $"CSeq: {cseq} SUBSCRIBE\r\n" +
             $"Contact: <sip:juliet@127.0.0.1:{ContactPort};transport=tcp>\r\n" +
             "Event: message-summary\r\n" +
             "Expires: 3600\r\n" +
@@ -115,9 +120,9 @@ public sealed class SipNotifierStreamTests : IAsyncDisposable
 
         public async ValueTask DisposeAsync()
         {
-            if (_stream is not null)
+            foreach (var stream in _streams)
             {
-                await _stream.DisposeAsync();
+                await stream.DisposeAsync();
             }
             _contact.Stop();
             _contact.Dispose();
@@ -129,12 +134,16 @@ public sealed class SipNotifierStreamTests : IAsyncDisposable
     {
         await phone.ConnectAsync(_tcp.LocalEndPoint);
         await phone.SendAsync(phone.Subscribe());
-        Assert.Equal(200, Assert.IsType<SipResponse>(await phone.NextAsync()).StatusCode);
+        var ok = Assert.IsType<SipResponse>(await phone.NextAsync());
+        Assert.Equal(200, ok.StatusCode);
+        _toTag = ok.To.Tag;
         var notify = Assert.IsType<SipRequest>(await phone.NextAsync());
         await phone.SendAsync(TestSubscriber.Answer(notify, 200));
         await Wait.Until(() => !_host.Live.IsEmpty, "the subscription");
         return _host.Live.Values.Single();
     }
+
+    private string? _toTag;
 
     private void Deliver(Subscription subscription, uint newMessages) =>
         _notifier.Deliver(new Notification(subscription, NotificationKind.Event, null, MailboxPath.Inbox, new MailboxTotals(newMessages, 0, newMessages, 0), newMessages + 1));
@@ -145,7 +154,7 @@ public sealed class SipNotifierStreamTests : IAsyncDisposable
         await using var phone = new Phone();
         var subscription = await SubscribeAsync(phone);
 
-        _time.Advance(IdleTimeout * 3); // the sweep runs several times; the dialog pins its connection
+        _sweepClock.Advance(IdleTimeout * 3); // the sweep runs several times; the dialog pins its connection
         Assert.Equal(1, _tcp.ConnectionCount);
 
         Deliver(subscription, 5);
@@ -168,7 +177,7 @@ public sealed class SipNotifierStreamTests : IAsyncDisposable
         await phone.SendAsync(TestSubscriber.Answer(final, 200));
         await Wait.Until(() => !_tcp.IsPinned(phone.LocalEndPoint!), "the dialog to unpin its connection");
 
-        _time.Advance(IdleTimeout * 2);
+        _sweepClock.Advance(IdleTimeout * 2);
         await Assert.ThrowsAsync<EndOfStreamException>(phone.NextAsync);
     }
 
@@ -194,6 +203,25 @@ public sealed class SipNotifierStreamTests : IAsyncDisposable
         var next = Assert.IsType<SipRequest>(await phone.NextAsync());
         await phone.SendAsync(TestSubscriber.Answer(next, 200));
         Assert.Empty(_host.Ended);
+    }
+
+    [Fact]
+    public async Task A_refresh_over_a_new_connection_moves_the_dialog_onto_it()
+    {
+        await using var phone = new Phone();
+        var subscription = await SubscribeAsync(phone);
+        var first = phone.LocalEndPoint!;
+
+        await phone.ConnectAsync(_tcp.LocalEndPoint); // a second connection (the phone's NAT binding changed)
+        await phone.SendAsync(phone.Subscribe(_toTag, cseq: 2));
+        Assert.Equal(200, Assert.IsType<SipResponse>(await phone.NextAsync()).StatusCode);
+        var notify = Assert.IsType<SipRequest>(await phone.NextAsync()); // the refresh's NOTIFY, on the new connection
+        await phone.SendAsync(TestSubscriber.Answer(notify, 200));
+        Assert.True(_tcp.IsPinned(phone.LocalEndPoint!));
+        Assert.False(_tcp.IsPinned(first));
+
+        Deliver(subscription, 9);
+        Assert.Equal(SipMethods.Notify, Assert.IsType<SipRequest>(await phone.NextAsync()).Method);
     }
 
     [Fact]
