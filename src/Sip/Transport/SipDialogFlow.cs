@@ -82,20 +82,23 @@ public sealed partial class SipDialogFlow : ISipTransport, IDisposable
         {
             throw new IOException($"the connection with {flow} is closed and the dialog's next hop is not a SIP URI: {e.Message}", e);
         }
+        var serverName = TlsServerName(nextHop);
         IPEndPoint destination;
         try
         {
             destination = await ResolveAsync(nextHop, Protocol, cancellationToken).ConfigureAwait(false);
-            await _transport.SendAsync(message, destination, TlsServerName(nextHop), cancellationToken).ConfigureAwait(false);
+            await _transport.ConnectAsync(destination, serverName, cancellationToken).ConfigureAwait(false);
         }
         catch (IOException e)
         {
             LogUnreachable(flow, nextHop.ToString(), e.Message);
             throw new IOException($"the connection with {flow} is closed and {nextHop} cannot be reached: {e.Message}", e);
         }
+        // The new connection is the dialog's (pinned) before the request leaves, so nothing its answer sets off finds the old one.
         LogMoved(flow, nextHop.ToString(), destination);
         MoveTo(destination);
         _moved?.Invoke(destination);
+        await _transport.SendAsync(message, destination, serverName, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
