@@ -282,6 +282,12 @@ public sealed partial class CnaSipNotifier : ILocalNotifier, IDisposable
         {
             Expires = _time.GetUtcNow().AddSeconds(seconds),
         };
+        if (tx.Transport is SipStreamTransport stream)
+        {
+            // RFC 3261 §12.2.1.1: the first Route, else the remote target (the Contact), when the subscriber closed the connection.
+            var dialog = local.Dialog;
+            local.Flow = new SipDialogFlow(stream, tx.RemoteEndPoint, () => dialog.RouteSet.Count > 0 ? dialog.RouteSet[0].Uri : dialog.RemoteTarget, moved: null, _logger);
+        }
         _dialogs[local.Key] = local;
         var upstream = Pool.Attach(key, target, local, this);
         // A new upstream subscription: wait (briefly) for the PNA's answer, so a refusal reaches the client and the first NOTIFY has counts.
@@ -473,6 +479,10 @@ public sealed partial class CnaSipNotifier : ILocalNotifier, IDisposable
                 return Reject(request, 500, "Server Internal Error (CSeq out of order)");
             }
             local.Dialog.RefreshTarget(request);
+            if (ReferenceEquals(tx.Transport, local.Transport))
+            {
+                local.Flow?.MoveTo(tx.RemoteEndPoint); // the refresh's connection is the freshest way to the subscriber
+            }
         }
         var ok = SipResponse.CreateFor(request, 200);
         ok.Expires = seconds;
@@ -555,6 +565,7 @@ public sealed partial class CnaSipNotifier : ILocalNotifier, IDisposable
         lock (local.Gate)
         {
             local.Queue.End();
+            local.Flow?.Dispose();
         }
         _dialogs.TryRemove(new(local.Key, local));
         Pool.Detach(local);
@@ -591,7 +602,7 @@ public sealed partial class CnaSipNotifier : ILocalNotifier, IDisposable
         SipNonInviteClientTransaction tx;
         try
         {
-            tx = _transactions.SendRequest(request, local.Transport, local.Remote);
+            tx = _transactions.SendRequest(request, (ISipTransport?)local.Flow ?? local.Transport, local.Remote);
         }
         catch (InvalidOperationException e)
         {
@@ -674,6 +685,7 @@ public sealed partial class CnaSipNotifier : ILocalNotifier, IDisposable
                 return;
             }
             local.ExpiryTimer?.Dispose();
+            local.Flow?.Dispose(); // the connection may now be idle-closed
         }
         _dialogs.TryRemove(new(local.Key, local));
         Pool.Detach(local);

@@ -24,6 +24,9 @@ internal sealed class LocalDialog(SipDialog dialog, string package, string user,
 
     public ISipTransport Transport { get; } = transport;
     public IPEndPoint Remote { get; } = remote;
+
+    /// <summary>TCP/TLS: the dialog's connection, pinned while the dialog lives, and where NOTIFYs go when the subscriber closed it.</summary>
+    public SipDialogFlow? Flow { get; set; }
     public (string CallId, string LocalTag, string RemoteTag) Key => (Dialog.Id.CallId, Dialog.Id.LocalTag, Dialog.Id.RemoteTag);
 
     public UpstreamSubscription? Upstream { get; set; }

@@ -193,6 +193,40 @@ public static class DnsSrvMessage
     }
 
     /// <summary>
+    /// RFC 2782 order of all usable records, the order a client tries them in (RFC 3263 §4.3):
+    /// priorities lowest first; within one priority, repeated weighted random choice among the
+    /// records not yet chosen (weight 0 placed first, so chosen only when the others sum to 0 or
+    /// the draw is 0). "." as target is left out.
+    /// </summary>
+    public static IReadOnlyList<SrvRecord> Order(IReadOnlyList<SrvRecord> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        var ordered = new List<SrvRecord>(records.Count);
+        foreach (var group in records.Where(r => r.Target.Length > 0 && r.Target != ".").GroupBy(r => r.Priority).OrderBy(g => g.Key))
+        {
+            var left = group.OrderBy(r => r.Weight == 0 ? 0 : 1).ToList();
+            while (left.Count > 0)
+            {
+                var pick = RandomNumberGenerator.GetInt32(left.Sum(r => r.Weight) + 1);
+                var running = 0;
+                var chosen = left.Count - 1;
+                for (var i = 0; i < left.Count; i++)
+                {
+                    running += left[i].Weight;
+                    if (running >= pick)
+                    {
+                        chosen = i;
+                        break;
+                    }
+                }
+                ordered.Add(left[chosen]);
+                left.RemoveAt(chosen);
+            }
+        }
+        return ordered;
+    }
+
+    /// <summary>
     /// RFC 2782 selection: the lowest priority, then by weight (random, weight 0 last). "." as
     /// target means the service is decidedly not available.
     /// </summary>

@@ -47,7 +47,8 @@ public sealed class BaresipPhone : IAsyncDisposable
     /// When set, the outbound URI gets <c>;transport=tls</c> and baresip trusts this PEM file
     /// (<c>sip_cafile</c>): REGISTER, SUBSCRIBE and the NOTIFYs then go over one TLS connection.
     /// </param>
-    public static async Task<BaresipPhone> StartAsync(int outboundPort, string password, TimeSpan lifetime, string aor = "sip:juliet@example.com", string? authUser = null, string? tlsCaFile = null)
+    /// <param name="tcp">Without <paramref name="tlsCaFile"/>: the outbound URI gets <c>;transport=tcp</c> (one TCP connection for all).</param>
+    public static async Task<BaresipPhone> StartAsync(int outboundPort, string password, TimeSpan lifetime, string aor = "sip:juliet@example.com", string? authUser = null, string? tlsCaFile = null, bool tcp = false)
     {
         var baresip = RequiredPeer.Executable(Executable, "baresip-core");
         var dir = RequiredPeer.TempDirectory("baresip");
@@ -62,7 +63,7 @@ public sealed class BaresipPhone : IAsyncDisposable
             .Replace("{{SIP_PORT}}", sipPort.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
             .Replace("{{CTRL_PORT}}", ctrlPort.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
             .Replace("{{DEAD_PORT}}", TestPorts.Next().ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
-            .Replace("{{OUTBOUND_PORT}}", outboundPort.ToString(CultureInfo.InvariantCulture) + (tlsCaFile is null ? "" : ";transport=tls"), StringComparison.Ordinal)
+            .Replace("{{OUTBOUND_PORT}}", outboundPort.ToString(CultureInfo.InvariantCulture) + (tlsCaFile is not null ? ";transport=tls" : tcp ? ";transport=tcp" : ""), StringComparison.Ordinal)
             .Replace("{{PASSWORD}}", password, StringComparison.Ordinal)
             .Replace("{{AOR}}", aor, StringComparison.Ordinal)
             .Replace("{{AUTH_USER}}", authUser ?? aor[4..aor.IndexOf('@', StringComparison.Ordinal)], StringComparison.Ordinal);

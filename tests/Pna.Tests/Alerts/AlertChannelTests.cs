@@ -48,6 +48,14 @@ public sealed class AlertChannelTests
         Assert.EndsWith("…\r\nimap://juliet@mail.example.com/INBOX;UIDVALIDITY=7/;UID=3", body, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Over_tcp_and_tls_the_sip_body_goes_whole()
+    {
+        var text = new string('é', 1024);
+        var body = Encoding.UTF8.GetString(SipAlertChannel.Body(Alert(text: text), cut: false));
+        Assert.Equal(text + "\r\nimap://juliet@mail.example.com/INBOX;UIDVALIDITY=7/;UID=3", body);
+    }
+
     [Theory]
     [InlineData(200, DeliveryResult.Delivered)]
     [InlineData(202, DeliveryResult.Delivered)]

@@ -172,6 +172,68 @@ public sealed class SipAlertStreamTests
         Assert.Equal(DeliveryResult.Delivered, (await sending.WaitAsync(TimeSpan.FromSeconds(30))).Result);
     }
 
+    private static int ClosedPort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    [Fact]
+    public async Task A_refused_srv_target_is_followed_by_the_next_in_rfc_2782_order()
+    {
+        await using var pna = new Peer();
+        var dns = new SipAlertRoutingTests.ScriptedDns();
+        // RFC 3263 §4.3: the lower priority is tried first; it refuses the connection, so the next one gets the MESSAGE.
+        dns.Srv["_sip._tcp.example.com"] =
+        [
+            new SrvRecord(10, 0, (ushort)pna.Port, "up.example.com", TimeSpan.FromHours(1)),
+            new SrvRecord(0, 0, (ushort)ClosedPort(), "down.example.com", TimeSpan.FromHours(1)),
+        ];
+        dns.Hosts["up.example.com"] = IPAddress.Loopback;
+        dns.Hosts["down.example.com"] = IPAddress.Loopback;
+        await using var channel = Channel(new AlertSipOptions(), dns);
+        var sending = channel.SendAsync(Alert(), Target("sip:juliet@example.com"), CancellationToken.None).AsTask();
+        var request = await pna.NextRequestAsync();
+        await pna.AnswerAsync(SipResponse.CreateFor(request, 200, toTag: "x"));
+        var outcome = await sending.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(outcome.Result == DeliveryResult.Delivered, outcome.Reason);
+        Assert.Contains($"tcp 127.0.0.1:{pna.Port}", outcome.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task When_every_srv_target_fails_at_the_transport_the_attempt_is_temporary_and_names_each()
+    {
+        var first = ClosedPort();
+        var second = ClosedPort();
+        var dns = new SipAlertRoutingTests.ScriptedDns();
+        dns.Srv["_sip._tcp.example.com"] =
+        [
+            new SrvRecord(0, 0, (ushort)first, "a.example.com", TimeSpan.FromHours(1)),
+            new SrvRecord(5, 0, (ushort)second, "b.example.com", TimeSpan.FromHours(1)),
+        ];
+        dns.Hosts["a.example.com"] = IPAddress.Loopback;
+        dns.Hosts["b.example.com"] = IPAddress.Loopback;
+        await using var channel = Channel(new AlertSipOptions(), dns);
+        var outcome = await channel.SendAsync(Alert(), Target("sip:juliet@example.com"), CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(DeliveryResult.Temporary, outcome.Result);
+        Assert.Matches($"cannot connect.*127.0.0.1:{first}.*; then cannot connect.*127.0.0.1:{second}", outcome.Reason);
+    }
+
+    [Fact]
+    public async Task Over_tcp_a_long_text_is_sent_whole()
+    {
+        await using var ua = new Peer();
+        await using var channel = Channel(new AlertSipOptions());
+        var text = new string('é', 1024);
+        var alert = new AlertRecord { Id = 8, Source = "sieve", Target = "x", Text = text, Importance = AlertImportance.Normal };
+        var sending = channel.SendAsync(alert, Target($"sip:juliet@127.0.0.1:{ua.Port};transport=tcp"), CancellationToken.None).AsTask();
+        var request = await ua.NextRequestAsync();
+        Assert.Equal(text, System.Text.Encoding.UTF8.GetString(request.Body.Span));
+        await ua.AnswerAsync(SipResponse.CreateFor(request, 200, toTag: "x"));
+        Assert.Equal(DeliveryResult.Delivered, (await sending.WaitAsync(TimeSpan.FromSeconds(30))).Result);
+    }
+
     [Fact]
     public async Task With_DnsSrv_on_the_configured_dns_server_is_asked_and_its_srv_target_gets_the_message()
     {

@@ -19,6 +19,9 @@ internal sealed class NotifierDialog(SipDialogState state, ISipTransport transpo
 
     public IPEndPoint Remote { get; set; } = state.RemoteEndPoint;
 
+    /// <summary>TCP/TLS: the dialog's connection, pinned while the dialog lives, and where NOTIFYs go when the subscriber closed it.</summary>
+    public SipDialogFlow? Flow { get; set; }
+
     public Subscription? Subscription { get; set; }
 
     /// <summary>The dialog's NOTIFY queue (one in flight, newest pending, held until the 200, final last); a field: it is a mutable struct.</summary>

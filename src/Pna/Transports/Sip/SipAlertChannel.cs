@@ -30,7 +30,7 @@ namespace Aggregators.Pna.Transports.Sip;
 /// </summary>
 public sealed partial class SipAlertChannel : IAlertChannel, IAsyncDisposable
 {
-    /// <summary>RFC 3261 §18.1.1: requests over UDP should stay well under 1300 bytes; the body is cut to this.</summary>
+    /// <summary>RFC 3261 §18.1.1: requests over UDP should stay well under 1300 bytes; a UDP body is cut to this (TCP/TLS: whole).</summary>
     public const int MaxBodyBytes = 900;
 
     private readonly AlertSipOptions _options;
@@ -46,8 +46,8 @@ public sealed partial class SipAlertChannel : IAlertChannel, IAsyncDisposable
     private readonly Dictionary<AlertSipCredential, DigestClient> _digest = [];
     private readonly RemoteCertificateValidationCallback? _tlsValidation;
     private SipUdpTransport? _transport;
-    private SipAlertStreamClient? _tcp;
-    private SipAlertStreamClient? _tls;
+    private SipStreamTransport? _tcp;
+    private SipStreamTransport? _tls;
     private readonly Lock _loopGate = new();
     private Task? _loop;
 
@@ -90,11 +90,30 @@ public sealed partial class SipAlertChannel : IAlertChannel, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(alert);
         ArgumentNullException.ThrowIfNull(target);
         var uri = target.Sip ?? throw new ArgumentException("not a sip: target", nameof(target));
-        var (hop, error, permanent) = await SipAlertRouting.ResolveAsync(_proxy ?? uri, _dns, cancellationToken).ConfigureAwait(false);
-        if (hop is null)
+        var (hops, error, permanent) = await SipAlertRouting.ResolveHopsAsync(_proxy ?? uri, _dns, cancellationToken).ConfigureAwait(false);
+        if (hops.Count == 0)
         {
             return permanent ? DeliveryOutcome.Permanent(error!) : DeliveryOutcome.Temporary(error!);
         }
+        // RFC 3263 §4.3: a hop that fails at the transport (refused, connect timeout, TLS refused)
+        // is followed by the next SRV target; the alert's attempt fails only when all have.
+        var failures = new List<string>();
+        for (var i = 0; i < hops.Count; i++)
+        {
+            var (outcome, transportFailed) = await SendToHopAsync(alert, uri, hops[i], cancellationToken).ConfigureAwait(false);
+            if (!transportFailed)
+            {
+                return outcome;
+            }
+            LogHopFailed(alert.Id, hops[i].ToString(), outcome.Reason, i + 1 < hops.Count ? hops[i + 1].ToString() : "none");
+            failures.Add(outcome.Reason);
+        }
+        return DeliveryOutcome.Temporary(string.Join("; then ", failures));
+    }
+
+    /// <summary>One alert to one hop; whether it failed at the transport (so the next hop may be tried).</summary>
+    private async Task<(DeliveryOutcome Outcome, bool TransportFailed)> SendToHopAsync(AlertRecord alert, SipUri uri, SipAlertHop hop, CancellationToken cancellationToken)
+    {
         var where = hop.ToString();
         ISipTransport transport;
         IPEndPoint local;
@@ -104,38 +123,42 @@ public sealed partial class SipAlertChannel : IAlertChannel, IAsyncDisposable
         }
         catch (IOException e)
         {
-            return DeliveryOutcome.Temporary($"{e.Message} (towards {where})");
+            return (DeliveryOutcome.Temporary($"{e.Message} (towards {where})"), true);
         }
         catch (SocketException e)
         {
-            return DeliveryOutcome.Temporary($"cannot open a {hop.Protocol} socket towards {where}: {e.Message}");
+            return (DeliveryOutcome.Temporary($"cannot open a {hop.Protocol} socket towards {where}: {e.Message}"), true);
         }
         EnsureReceiving();
         var ids = new MessageIds(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)),
             Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12)) + "@" + local.Address, 1);
         var request = BuildMessage(alert, uri, hop.Protocol, local, ids);
         var result = await _layer.SendRequest(request, transport, hop.Destination).Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (result.Outcome == SipClientTransactionOutcome.TransportError)
+        {
+            return (Classify(result, where), true);
+        }
         if (result.Response is { StatusCode: 401 or 407 } challenge)
         {
             // RFC 3261 §22.2/§22.3: once more with credentials of the challenge's realm, same Call-ID and tag, next CSeq.
             if (Credentials(challenge) is not { } digest)
             {
                 var refused = Classify(result, where);
-                return refused with { Reason = refused.Reason + $" (no Pna:Alerts:Sip:Credentials for realm {RealmOf(challenge) ?? "?"})" };
+                return (refused with { Reason = refused.Reason + $" (no Pna:Alerts:Sip:Credentials for realm {RealmOf(challenge) ?? "?"})" }, false);
             }
             var again = BuildMessage(alert, uri, hop.Protocol, local, ids with { CSeq = 2 });
             if (!digest.Authorize(again, challenge))
             {
-                return DeliveryOutcome.Permanent($"SIP {challenge.StatusCode} from {where}: no digest challenge this sender can answer");
+                return (DeliveryOutcome.Permanent($"SIP {challenge.StatusCode} from {where}: no digest challenge this sender can answer"), false);
             }
             result = await _layer.SendRequest(again, transport, hop.Destination).Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
             if (result.Response is { StatusCode: 401 or 407 })
             {
                 var refused = Classify(result, where);
-                return refused with { Reason = refused.Reason + $" (the credentials for realm {RealmOf(challenge)} were refused)" };
+                return (refused with { Reason = refused.Reason + $" (the credentials for realm {RealmOf(challenge)} were refused)" }, false);
             }
         }
-        return Classify(result, where);
+        return (Classify(result, where), false);
     }
 
     /// <summary>The digest client for a challenge's realm (a credential of that realm, else one of realm "*").</summary>
@@ -172,8 +195,9 @@ public sealed partial class SipAlertChannel : IAlertChannel, IAsyncDisposable
             return (udp, udp.LocalEndPoint);
         }
         var stream = await EnsureStreamAsync(hop.Protocol).ConfigureAwait(false);
+        // RFC 5922 §7.2: a TLS server is checked against the domain the hop was found for, not its address.
         var local = await stream.ConnectAsync(hop.Destination, hop.Host, cancellationToken).ConfigureAwait(false);
-        return (stream, local);
+        return (stream.Towards(hop.Host), local);
     }
 
     internal static DeliveryOutcome Classify(SipClientTransactionResult result, string host, int port) =>
@@ -232,28 +256,32 @@ public sealed partial class SipAlertChannel : IAlertChannel, IAsyncDisposable
             _ => "normal",
         });
         request.Headers.Add(SipHeaderNames.ContentType, "text/plain;charset=UTF-8");
-        request.Body = Body(alert);
+        request.Body = Body(alert, cut: protocol == SipTransportProtocol.Udp);
         return request;
     }
 
-    /// <summary>The text, then the IMAP URL on its own line; cut at a character boundary to <see cref="MaxBodyBytes"/>.</summary>
-    internal static byte[] Body(AlertRecord alert)
+    /// <summary>
+    /// The text, then the IMAP URL on its own line; for UDP (<paramref name="cut"/>) cut at a
+    /// character boundary to <see cref="MaxBodyBytes"/>. TCP and TLS carry it whole: the MTU rule
+    /// is UDP's (RFC 3261 §18.1.1), and the text is already at most <c>Pna:Alerts:MaxTextLength</c>.
+    /// </summary>
+    internal static byte[] Body(AlertRecord alert, bool cut = true)
     {
         var text = alert.Text.ReplaceLineEndings("\r\n");
         var url = alert.ImapUrl is { } u ? "\r\n" + u : "";
         var budget = MaxBodyBytes - Encoding.UTF8.GetByteCount(url);
-        if (Encoding.UTF8.GetByteCount(text) > budget)
+        if (cut && Encoding.UTF8.GetByteCount(text) > budget)
         {
-            var cut = text.Length;
-            while (cut > 0 && Encoding.UTF8.GetByteCount(text.AsSpan(0, cut)) > budget - 3)
+            var end = text.Length;
+            while (end > 0 && Encoding.UTF8.GetByteCount(text.AsSpan(0, end)) > budget - 3)
             {
-                cut--;
+                end--;
             }
-            if (cut > 0 && char.IsHighSurrogate(text[cut - 1]))
+            if (end > 0 && char.IsHighSurrogate(text[end - 1]))
             {
-                cut--;
+                end--;
             }
-            text = text[..cut] + "…";
+            text = text[..end] + "…";
         }
         return Encoding.UTF8.GetBytes(text + url);
     }
@@ -286,14 +314,24 @@ public sealed partial class SipAlertChannel : IAlertChannel, IAsyncDisposable
         }
     }
 
-    private async ValueTask<SipAlertStreamClient> EnsureStreamAsync(SipTransportProtocol protocol)
+    /// <summary>A stream connection without traffic for this long is closed.</summary>
+    internal static TimeSpan StreamIdleTimeout { get; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>The TCP or TLS transport: connect-only (no listener), from the address of <c>LocalAddress</c>.</summary>
+    private async ValueTask<SipStreamTransport> EnsureStreamAsync(SipTransportProtocol protocol)
     {
         await _startLock.WaitAsync().ConfigureAwait(false);
         try
         {
             ref var slot = ref protocol == SipTransportProtocol.Tls ? ref _tls : ref _tcp;
-            slot ??= new SipAlertStreamClient(protocol, IPEndPoint.Parse(_options.LocalAddress).Address, _tlsValidation,
-                _inbox.Writer, _time, _loggers.CreateLogger<SipAlertStreamClient>());
+            slot ??= SipStreamTransport.ConnectOnly(protocol, new SipTransportOptions
+            {
+                LocalEndPoint = new IPEndPoint(IPEndPoint.Parse(_options.LocalAddress).Address, 0),
+                IdleTimeout = StreamIdleTimeout,
+                RemoteCertificateValidation = _tlsValidation,
+                TimeProvider = _time,
+                LoggerFactory = _loggers,
+            }, _inbox.Writer);
             return slot;
         }
         finally
@@ -345,6 +383,9 @@ public sealed partial class SipAlertChannel : IAlertChannel, IAsyncDisposable
         }
         _startLock.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "SIP alert {AlertId}: next hop {Hop} failed at the transport ({Reason}); next: {Next}")]
+    private partial void LogHopFailed(long alertId, string hop, string reason, string next);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "SIP alert sender bound to udp {Address}")]
     private partial void LogBound(string address);

@@ -42,8 +42,8 @@ internal sealed class SipAlertDns(DnsSrvResolver? srv) : ISipAlertDns
 /// the order <c>_sips._tcp</c> (TLS), <c>_sip._tcp</c> (TCP), <c>_sip._udp</c> (UDP) (sips: only the
 /// first); else UDP (sip:) or TLS (sips:). sips: with transport=udp is refused (RFC 3261 §26.2.2).</item>
 /// <item>Address and port (§4.2): an address as it is; a port given: the host's A/AAAA; else the
-/// SRV records of the chosen transport (RFC 2782 choice), and without any, the host's address with
-/// port 5060 (5061 for TLS).</item>
+/// SRV records of the chosen transport (all of them, in RFC 2782 order, tried in turn when one
+/// fails at the transport, §4.3), and without any, the host's address with port 5060 (5061 for TLS).</item>
 /// <item>A TLS server is checked against the URI's host (the domain asked for, RFC 5922 §4.1), not
 /// an SRV target.</item>
 /// </list>
@@ -80,6 +80,17 @@ internal static class SipAlertRouting
     /// <summary>The next hop for <paramref name="next"/>; on failure the reason and whether retrying may help.</summary>
     public static async Task<(SipAlertHop? Hop, string? Error, bool Permanent)> ResolveAsync(SipUri next, ISipAlertDns dns, CancellationToken cancellationToken)
     {
+        var (hops, error, permanent) = await ResolveHopsAsync(next, dns, cancellationToken).ConfigureAwait(false);
+        return (hops.Count > 0 ? hops[0] : null, error, permanent);
+    }
+
+    /// <summary>
+    /// The next hops for <paramref name="next"/> in the order they are tried (RFC 3263 §4.3): one,
+    /// or with SRV every target of the chosen service in RFC 2782 order (targets whose address
+    /// cannot be resolved left out); none with the reason and whether retrying may help.
+    /// </summary>
+    public static async Task<(IReadOnlyList<SipAlertHop> Hops, string? Error, bool Permanent)> ResolveHopsAsync(SipUri next, ISipAlertDns dns, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(next);
         var secure = next.Scheme.Equals("sips", StringComparison.OrdinalIgnoreCase);
         var host = next.Host;
@@ -92,7 +103,7 @@ internal static class SipAlertRouting
             switch (t.ToLowerInvariant())
             {
                 case "udp" when secure:
-                    return (null, $"{next} asks for UDP, but sips: needs TLS (RFC 3261 §26.2.2)", true);
+                    return ([], $"{next} asks for UDP, but sips: needs TLS (RFC 3261 §26.2.2)", true);
                 case "udp":
                     protocol = SipTransportProtocol.Udp;
                     break;
@@ -103,7 +114,7 @@ internal static class SipAlertRouting
                     protocol = SipTransportProtocol.Tls;
                     break;
                 default:
-                    return (null, $"{next} asks for transport={t}; alerts go over UDP, TCP or TLS", true);
+                    return ([], $"{next} asks for transport={t}; alerts go over UDP, TCP or TLS", true);
             }
         }
 
@@ -114,9 +125,9 @@ internal static class SipAlertRouting
             var port = next.Port ?? DefaultPort(protocol.Value);
             if (literal is not null)
             {
-                return (new SipAlertHop(protocol.Value, new IPEndPoint(literal, port), host), null, false);
+                return ([new SipAlertHop(protocol.Value, new IPEndPoint(literal, port), host)], null, false);
             }
-            return await ByAddressAsync(host, port, protocol.Value, dns, cancellationToken).ConfigureAwait(false);
+            return One(await ByAddressAsync(host, port, protocol.Value, dns, cancellationToken).ConfigureAwait(false));
         }
 
         // §4.1 without NAPTR: the SRV services of the transports we support, TLS first.
@@ -126,16 +137,31 @@ internal static class SipAlertRouting
         foreach (var candidate in candidates)
         {
             var service = ServiceName(candidate, host);
-            if (DnsSrvMessage.Choose(await dns.SrvAsync(service, cancellationToken).ConfigureAwait(false)) is not { } record)
+            var records = DnsSrvMessage.Order(await dns.SrvAsync(service, cancellationToken).ConfigureAwait(false));
+            if (records.Count == 0)
             {
                 continue;
             }
-            var (hop, error, permanent) = await ByAddressAsync(record.Target, record.Port, candidate, dns, cancellationToken).ConfigureAwait(false);
-            return hop is null ? (null, $"{service} names {record.Target}: {error}", permanent) : (hop with { Host = host }, null, false);
+            var hops = new List<SipAlertHop>(records.Count);
+            string? firstError = null;
+            foreach (var record in records)
+            {
+                var (hop, error, _) = await ByAddressAsync(record.Target, record.Port, candidate, dns, cancellationToken).ConfigureAwait(false);
+                if (hop is null)
+                {
+                    firstError ??= $"{service} names {record.Target}: {error}";
+                    continue;
+                }
+                hops.Add(hop with { Host = host });
+            }
+            return hops.Count > 0 ? (hops, null, false) : ([], firstError, false);
         }
         protocol ??= secure ? SipTransportProtocol.Tls : SipTransportProtocol.Udp;
-        return await ByAddressAsync(host, DefaultPort(protocol.Value), protocol.Value, dns, cancellationToken).ConfigureAwait(false);
+        return One(await ByAddressAsync(host, DefaultPort(protocol.Value), protocol.Value, dns, cancellationToken).ConfigureAwait(false));
     }
+
+    private static (IReadOnlyList<SipAlertHop>, string?, bool) One((SipAlertHop? Hop, string? Error, bool Permanent) resolved) =>
+        resolved.Hop is { } hop ? ([hop], null, false) : ([], resolved.Error, resolved.Permanent);
 
     /// <summary>The SRV service of a transport (RFC 3263 §4.2): <c>_sips._tcp</c> for TLS, <c>_sip._tcp</c>, <c>_sip._udp</c>.</summary>
     public static string ServiceName(SipTransportProtocol protocol, string domain) => protocol switch

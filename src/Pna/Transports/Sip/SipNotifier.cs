@@ -439,6 +439,7 @@ public sealed partial class SipNotifier : INotificationTransport, IBurstingTrans
         }
         _byId[subscription.Id] = dialog;
         _byDialog[dialog.Key] = dialog;
+        AttachFlow(dialog);
 
         // §4.2.1.1: 200 with the granted Expires, then at once the NOTIFY with the current state (§4.2.1.2).
         var ok = SipResponse.CreateFor(request, 200, toTag: localTag);
@@ -501,6 +502,12 @@ public sealed partial class SipNotifier : INotificationTransport, IBurstingTrans
             if (request.Contact is { Count: 1 } c)
             {
                 dialog.State.RemoteTarget = c[0].Uri.ToString(); // target refresh (RFC 6665 §4.2.1)
+            }
+            if (dialog.Flow is { } flow && ReferenceEquals(tx.Transport, dialog.Transport))
+            {
+                flow.MoveTo(tx.RemoteEndPoint); // the refresh's connection is the freshest way to the subscriber
+                dialog.Remote = tx.RemoteEndPoint;
+                dialog.State.Remote = tx.RemoteEndPoint.ToString();
             }
         }
         var ok = SipResponse.CreateFor(request, 200);
@@ -624,6 +631,7 @@ public sealed partial class SipNotifier : INotificationTransport, IBurstingTrans
             return _byId[subscription.Id];
         }
         _byDialog[dialog.Key] = dialog;
+        AttachFlow(dialog);
         var remaining = subscription.Expires is { } e ? e - _time.GetUtcNow() : TimeSpan.FromSeconds(_options.MaxExpiresSeconds);
         ArmExpiry(dialog, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
         return dialog;
@@ -721,7 +729,7 @@ public sealed partial class SipNotifier : INotificationTransport, IBurstingTrans
         try
         {
             // Status-only: the 200s are matched from their Via, CSeq and status line, not parsed whole.
-            _transactions.SendRequest(request, dialog.Transport, dialog.Remote, new NotifyCompletion(this, dialog, terminateReason is not null), statusOnly: true);
+            _transactions.SendRequest(request, (ISipTransport?)dialog.Flow ?? dialog.Transport, dialog.Remote, new NotifyCompletion(this, dialog, terminateReason is not null), statusOnly: true);
         }
         catch (InvalidOperationException e)
         {
@@ -1051,6 +1059,7 @@ public sealed partial class SipNotifier : INotificationTransport, IBurstingTrans
             dialog.ExpiryTimer?.Dispose();
             dialog.Slot?.Release(); // not in flight: End follows a completed (or never started) NOTIFY
             dialog.Slot = null;
+            dialog.Flow?.Dispose(); // the connection may now be idle-closed
         }
         _byDialog.TryRemove(new(dialog.Key, dialog));
         if (dialog.Subscription is { } s)

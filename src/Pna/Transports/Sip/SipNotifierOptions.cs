@@ -54,6 +54,12 @@ public sealed class SipNotifierOptions
     /// </summary>
     public int UdpReceiveBufferBytes { get; set; } = 4 << 20;
 
+    /// <summary>
+    /// TCP/TLS: a connection without traffic for this long is closed, unless a live subscription
+    /// dialog pins it (docs/sip.md, "Stream connections and idleness").
+    /// </summary>
+    public int StreamIdleTimeoutSeconds { get; set; } = 300;
+
     public int MinExpiresSeconds { get; set; } = 60;
     public int MaxExpiresSeconds { get; set; } = 3600;
     public int DefaultExpiresSeconds { get; set; } = 3600;
@@ -107,6 +113,10 @@ public sealed class SipNotifierOptions
         if (Tls.Count > 0 && string.IsNullOrEmpty(TlsCertificateFile))
         {
             yield return "Pna:Sip:Tls needs Pna:Sip:TlsCertificateFile";
+        }
+        if (StreamIdleTimeoutSeconds < 1)
+        {
+            yield return "Pna:Sip:StreamIdleTimeoutSeconds: must be at least 1";
         }
         if (UdpReceiveBufferBytes < 0)
         {

@@ -50,6 +50,7 @@ public sealed partial class SipNotifierService(
                 ServerCertificate = certificate,
                 ResponseFastPath = notifier.TryReceiveResponse,
                 ReceiveBufferSize = o.UdpReceiveBufferBytes,
+                IdleTimeout = TimeSpan.FromSeconds(o.StreamIdleTimeoutSeconds),
                 TimeProvider = time,
                 LoggerFactory = loggers,
             };
