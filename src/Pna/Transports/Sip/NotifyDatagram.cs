@@ -6,12 +6,12 @@ using Aggregators.EventModel.Bodies;
 namespace Aggregators.Pna.Transports.Sip;
 
 /// <summary>
-/// A dialog's NOTIFY as bytes, for UDP (written straight into the transaction slot's buffer, no
-/// <see cref="Aggregators.Sip.SipRequest"/>): exactly what <see cref="Aggregators.Sip.Parsing.SipMessageWriter"/>
-/// writes for the request <see cref="SipNotifier.BuildNotify(NotifierDialog, Subscriptions.Notification?, string?, uint, string)"/>
-/// builds — same header order, full names (RFC 3261 §7.3.3 allows compact ones; we never send
-/// them), Content-Length last. The parts that never change within a dialog are encoded once per
-/// target refresh:
+/// A dialog's NOTIFY as bytes: the notifier's one NOTIFY writer, for every transport (UDP writes it
+/// straight into the transaction slot's buffer, no <see cref="Aggregators.Sip.SipRequest"/>; TCP and
+/// TLS parse it back into the request their client transaction sends). Full header names (RFC 3261
+/// §7.3.3 allows compact ones; we never send them), Content-Length last; tests check the bytes
+/// against RFC 6665 and RFC 3842 for generated dialog states. The parts that never change within a
+/// dialog are encoded once per target refresh:
 /// <code>
 /// [Head]  NOTIFY target SIP/2.0 CRLF Via: SIP/2.0/UDP host:port;branch=
 ///         branch (fresh per NOTIFY, §8.1.1.7)

@@ -705,22 +705,38 @@ public sealed partial class SipNotifier : INotificationTransport, IBurstingTrans
         public void Fire() => notifier.Terminate(dialog, "timeout");
     }
 
-    /// <summary>Builds and sends one NOTIFY; <paramref name="terminateReason"/> makes it the final one.</summary>
+    /// <summary>
+    /// Builds and sends one NOTIFY; <paramref name="terminateReason"/> makes it the final one. One
+    /// writer for every transport (<see cref="NotifyDatagram"/>, from the dialog's pre-encoded parts):
+    /// UDP sends its bytes on the dialog's transaction slot; TCP and TLS parse them back into the
+    /// request their client transaction sends (RFC 3261 §17.1.2: no retransmissions on a stream).
+    /// </summary>
     private void SendNotify(NotifierDialog dialog, Notification? notification, string? terminateReason, SipDatagramBatch? batch = null)
     {
+        NotifyDatagram notify;
+        try
+        {
+            notify = PrepareDatagram(dialog, notification, terminateReason, NextCSeq(dialog));
+        }
+#pragma warning disable CA1031 // a dialog whose stored state no longer makes a valid request ends; others go on
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            LogBuildFailed(e, dialog.Subscription?.Id ?? 0);
+            End(dialog, "NOTIFY could not be built");
+            return;
+        }
         if (dialog.Transport is ISipDatagramTransport { IsReliable: false } datagram)
         {
-            SendNotifyDatagram(dialog, datagram, notification, terminateReason, batch);
+            SendNotifyDatagram(dialog, datagram, notify, terminateReason is not null, batch);
             return;
         }
         SipRequest request;
         try
         {
-            request = BuildNotify(dialog, notification, terminateReason);
+            request = (SipRequest)Aggregators.Sip.Parsing.SipMessageParser.ParseDatagram(NotifyBytes(notify, SipTransactionKey.NewBranch()));
         }
-#pragma warning disable CA1031 // a dialog whose stored state no longer makes a valid request ends; others go on
-        catch (Exception e)
-#pragma warning restore CA1031
+        catch (SipParseException e)
         {
             LogBuildFailed(e, dialog.Subscription?.Id ?? 0);
             End(dialog, "NOTIFY could not be built");
@@ -750,9 +766,6 @@ public sealed partial class SipNotifier : INotificationTransport, IBurstingTrans
             notifier.OnNotifyCompleted(dialog, result.Outcome, result.StatusCode, final);
     }
 
-    internal SipRequest BuildNotify(NotifierDialog dialog, Notification? notification, string? terminateReason) =>
-        BuildNotify(dialog, notification, terminateReason, NextCSeq(dialog), SipTransactionKey.NewBranch());
-
     /// <summary>The dialog's next CSeq (RFC 3261 §12.2.1.1); a new block is reserved and stored before a CSeq past the last one is used.</summary>
     private uint NextCSeq(NotifierDialog dialog)
     {
@@ -773,45 +786,6 @@ public sealed partial class SipNotifier : INotificationTransport, IBurstingTrans
             _host.UpdateTransportState(sub.Id, persist); // stored before the CSeq is used
         }
         return cseq;
-    }
-
-    /// <summary>The NOTIFY as a request, with the given CSeq and branch (the TCP/TLS path, and the reference the UDP bytes are tested against).</summary>
-    internal SipRequest BuildNotify(NotifierDialog dialog, Notification? notification, string? terminateReason, uint cseq, string branch)
-    {
-        var s = dialog.State;
-        var h = NotifyHeadersOf(dialog);
-        var request = new SipRequest(SipMethods.Notify, h.Target);
-        request.Headers.Add(SipHeaderNames.Via, ViaValue(h.ViaPrefix, branch));
-        foreach (var route in s.RouteSet)
-        {
-            request.Headers.Add(SipHeaderNames.Route, route);
-        }
-        request.Headers.Add(SipHeaderNames.MaxForwards, MaxForwards70);
-        request.Headers.Add(SipHeaderNames.From, h.From);
-        request.Headers.Add(SipHeaderNames.To, h.To);
-        request.Headers.Add(SipHeaderNames.CallId, h.CallId);
-        request.Headers.Add(SipHeaderNames.CSeq, NumberThen(cseq, " NOTIFY"u8));
-        request.Headers.Add(SipHeaderNames.Contact, h.Contact);
-        request.Headers.Add(SipHeaderNames.Event, h.Event);
-        // RFC 6665 §4.1.3, §8.2.3: active;expires=<remaining> (subscribers time their refresh from it), or terminated;reason=.
-        if (terminateReason is null)
-        {
-            request.Headers.Add(SipHeaderNames.SubscriptionState, Then("active;expires="u8, RemainingSeconds(dialog)));
-        }
-        else
-        {
-            request.Headers.Add(SipHeaderNames.SubscriptionState, "terminated;reason=" + terminateReason);
-        }
-        var totals = notification?.Totals;
-        if (s.Event == MailEventNotifyBody.EventPackage)
-        {
-            request.Headers.Add(SipHeaderNames.ContentType, MailEventType);
-            request.Body = MailEventBody(dialog, notification);
-            return request;
-        }
-        request.Headers.Add(SipHeaderNames.ContentType, SummaryType);
-        request.Body = SummaryBody(dialog, h, totals);
-        return request;
     }
 
     private byte[] MailEventBody(NotifierDialog dialog, Notification? notification) =>
@@ -836,21 +810,8 @@ public sealed partial class SipNotifier : INotificationTransport, IBurstingTrans
 
     private MailEventBodyPart? _lastEventBody; // the last event's body part: one event fans out to many dialogs
 
-    private void SendNotifyDatagram(NotifierDialog dialog, ISipDatagramTransport transport, Notification? notification, string? terminateReason, SipDatagramBatch? batch)
+    private void SendNotifyDatagram(NotifierDialog dialog, ISipDatagramTransport transport, NotifyDatagram notify, bool final, SipDatagramBatch? batch)
     {
-        NotifyDatagram notify;
-        try
-        {
-            notify = PrepareDatagram(dialog, notification, terminateReason, NextCSeq(dialog));
-        }
-#pragma warning disable CA1031 // a dialog whose stored state no longer makes a valid request ends; others go on
-        catch (Exception e)
-#pragma warning restore CA1031
-        {
-            LogBuildFailed(e, dialog.Subscription?.Id ?? 0);
-            End(dialog, "NOTIFY could not be built");
-            return;
-        }
         InvalidOperationException? failed = null;
         lock (dialog.Gate)
         {
@@ -859,7 +820,7 @@ public sealed partial class SipNotifier : INotificationTransport, IBurstingTrans
             {
                 return;
             }
-            dialog.FinalInFlight = terminateReason is not null;
+            dialog.FinalInFlight = final;
             var slot = dialog.Slot ??= _transactions.AcquireSlot();
             dialog.SlotUser ??= new SlotCompletion(this, dialog);
             dialog.RemoteAddress ??= dialog.Remote.Serialize();
@@ -880,11 +841,18 @@ public sealed partial class SipNotifier : INotificationTransport, IBurstingTrans
         }
     }
 
-    /// <summary>The UDP NOTIFY's bytes with the given CSeq and branch (for tests: they must equal the written <see cref="BuildNotify(NotifierDialog, Notification?, string?, uint, string)"/>).</summary>
-    internal byte[] NotifyDatagramBytes(NotifierDialog dialog, Notification? notification, string? terminateReason, uint cseq, string branch)
+    /// <summary>The NOTIFY's bytes with the given CSeq and branch (what every transport sends; tests check them against RFC 6665/3842).</summary>
+    internal byte[] NotifyBytes(NotifierDialog dialog, Notification? notification, string? terminateReason, uint cseq, string branch) =>
+        NotifyBytes(PrepareDatagram(dialog, notification, terminateReason, cseq), branch);
+
+    private static byte[] NotifyBytes(NotifyDatagram notify, string branch)
     {
-        var buffer = new byte[1 << 16];
-        var n = NotifyDatagram.Write(buffer, Encoding.ASCII.GetBytes(branch), PrepareDatagram(dialog, notification, terminateReason, cseq));
+        var buffer = new byte[1024];
+        int n;
+        while ((n = NotifyDatagram.Write(buffer, Encoding.ASCII.GetBytes(branch), notify)) < 0)
+        {
+            buffer = new byte[buffer.Length * 2];
+        }
         return buffer.AsSpan(0, n).ToArray();
     }
 
@@ -942,44 +910,8 @@ public sealed partial class SipNotifier : INotificationTransport, IBurstingTrans
             notifier.OnNotifyCompleted(dialog, outcome, statusCode, dialog.FinalInFlight);
     }
 
-    /// <summary>The top Via value (§8.1.1.7, RFC 3581 rport) as bytes, from the dialog's prefix and a fresh branch.</summary>
-    private static byte[] ViaValue(byte[] prefix, string branch)
-    {
-        var value = new byte[prefix.Length + branch.Length + Rport.Length];
-        prefix.CopyTo(value, 0);
-        Encoding.ASCII.GetBytes(branch, value.AsSpan(prefix.Length));
-        Rport.CopyTo(value.AsSpan(prefix.Length + branch.Length));
-        return value;
-    }
-
-    private static ReadOnlySpan<byte> Rport => ";rport"u8;
-
     private static readonly ReadOnlyMemory<byte> MailEventType = Encoding.ASCII.GetBytes(MailEventNotifyBody.MediaType);
     private static readonly ReadOnlyMemory<byte> SummaryType = Encoding.ASCII.GetBytes(MessageSummary.MediaType);
-
-    /// <summary>A number then fixed text, as header value bytes (e.g. the CSeq "4711 NOTIFY").</summary>
-    private static byte[] NumberThen(ulong number, ReadOnlySpan<byte> text)
-    {
-        Span<byte> digits = stackalloc byte[20];
-        System.Buffers.Text.Utf8Formatter.TryFormat(number, digits, out var n);
-        var value = new byte[n + text.Length];
-        digits[..n].CopyTo(value);
-        text.CopyTo(value.AsSpan(n));
-        return value;
-    }
-
-    /// <summary>Fixed text then a number, as header value bytes (e.g. "active;expires=3599").</summary>
-    private static byte[] Then(ReadOnlySpan<byte> text, ulong number)
-    {
-        Span<byte> digits = stackalloc byte[20];
-        System.Buffers.Text.Utf8Formatter.TryFormat(number, digits, out var n);
-        var value = new byte[text.Length + n];
-        text.CopyTo(value);
-        digits[..n].CopyTo(value.AsSpan(text.Length));
-        return value;
-    }
-
-    private static readonly ReadOnlyMemory<byte> MaxForwards70 = "70"u8.ToArray(); // §8.1.1.6
 
     /// <summary>The dialog's constant NOTIFY parts, rebuilt when a target refresh changed the remote target.</summary>
     private NotifyHeaders NotifyHeadersOf(NotifierDialog dialog)
