@@ -7,6 +7,8 @@ using Aggregators.Sip.Parsing;
 using Aggregators.Sip.Transport;
 using Aggregators.Tests.Shared;
 
+using static Aggregators.Sip.Tests.TransportTestKit;
+
 namespace Aggregators.Sip.Tests;
 
 /// <summary>
@@ -15,28 +17,6 @@ namespace Aggregators.Sip.Tests;
 /// </summary>
 public sealed class StreamConnectionTests
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
-    private static readonly IPEndPoint AnyLoopback = new(IPAddress.Loopback, 0);
-
-    private static SipRequest Notify(int cseq = 20)
-    {
-        var m = (SipRequest)SipMessageParser.ParseDatagram(Rfc3261ExampleTests.Message(Rfc3261ExampleTests.NotifyMwi, Rfc3261ExampleTests.MwiBody));
-        m.CSeq = new SipCSeq((uint)cseq, SipMethods.Notify);
-        return m;
-    }
-
-    private static SipResponse OkFor(SipRequest request)
-    {
-        var r = new SipResponse(200);
-        foreach (var h in request.Headers)
-            if (h.Name is SipHeaderNames.Via or SipHeaderNames.From or SipHeaderNames.To or SipHeaderNames.CallId or SipHeaderNames.CSeq)
-                r.Headers.Add(h.Name, h.RawValue);
-        return r;
-    }
-
-    private static async Task<SipReceivedMessage> Next(Channel<SipReceivedMessage> inbox) =>
-        await inbox.Reader.ReadAsync().AsTask().WaitAsync(Wait);
-
     [Fact]
     public async Task Connect_only_opens_no_listener_and_receives_responses_on_its_connection()
     {

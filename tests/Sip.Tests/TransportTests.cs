@@ -7,33 +7,13 @@ using System.Threading.Channels;
 using Aggregators.Sip.Parsing;
 using Aggregators.Sip.Transport;
 
+using static Aggregators.Sip.Tests.TransportTestKit;
+
 namespace Aggregators.Sip.Tests;
 
 /// <summary>UDP, TCP and TLS transports over loopback sockets.</summary>
 public sealed class TransportTests
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
-    private static readonly IPEndPoint AnyLoopback = new(IPAddress.Loopback, 0);
-
-    private static SipRequest Notify(int cseq = 20)
-    {
-        var m = (SipRequest)SipMessageParser.ParseDatagram(Rfc3261ExampleTests.Message(Rfc3261ExampleTests.NotifyMwi, Rfc3261ExampleTests.MwiBody));
-        m.CSeq = new SipCSeq((uint)cseq, SipMethods.Notify);
-        return m;
-    }
-
-    private static SipResponse OkFor(SipRequest request)
-    {
-        var r = new SipResponse(200);
-        foreach (var h in request.Headers)
-            if (h.Name is SipHeaderNames.Via or SipHeaderNames.From or SipHeaderNames.To or SipHeaderNames.CallId or SipHeaderNames.CSeq)
-                r.Headers.Add(h.Name, h.RawValue);
-        return r;
-    }
-
-    private static async Task<SipReceivedMessage> Next(Channel<SipReceivedMessage> inbox) =>
-        await inbox.Reader.ReadAsync().AsTask().WaitAsync(Wait);
-
     [Fact]
     public async Task Udp_request_and_response_with_received_and_rport()
     {

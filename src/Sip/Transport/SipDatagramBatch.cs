@@ -30,12 +30,12 @@ public sealed unsafe class SipDatagramBatch
     private const int NameSize = 128; // sizeof(struct sockaddr_storage)
 
     private readonly SipUdpTransport? _native;
-    private readonly MmsgHdr[] _headerArray = GC.AllocateArray<MmsgHdr>(Capacity, pinned: true);
-    private readonly IoVec[] _vectorArray = GC.AllocateArray<IoVec>(Capacity, pinned: true);
+    private readonly UdpBatchReceiver.MmsgHdr[] _headerArray = GC.AllocateArray<UdpBatchReceiver.MmsgHdr>(Capacity, pinned: true);
+    private readonly UdpBatchReceiver.IoVec[] _vectorArray = GC.AllocateArray<UdpBatchReceiver.IoVec>(Capacity, pinned: true);
     private readonly byte[] _dataArray = GC.AllocateUninitializedArray<byte>(Capacity * SlotSize, pinned: true);
     private readonly byte[] _nameArray = GC.AllocateArray<byte>(Capacity * NameSize, pinned: true);
-    private readonly MmsgHdr* _headers;
-    private readonly IoVec* _vectors;
+    private readonly UdpBatchReceiver.MmsgHdr* _headers;
+    private readonly UdpBatchReceiver.IoVec* _vectors;
     private readonly SocketAddress?[] _destinations = new SocketAddress?[Capacity];
     private int _count;
     private long _dropped;
@@ -46,8 +46,8 @@ public sealed unsafe class SipDatagramBatch
         Transport = transport;
         _native = transport is SipUdpTransport udp && IsNativeSupported ? udp : null;
         // Pinned arrays never move: pointers into them stay valid for the batch's lifetime.
-        _headers = (MmsgHdr*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_headerArray));
-        _vectors = (IoVec*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_vectorArray));
+        _headers = (UdpBatchReceiver.MmsgHdr*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_headerArray));
+        _vectors = (UdpBatchReceiver.IoVec*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_vectorArray));
         var data = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_dataArray));
         var names = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_nameArray));
         for (var i = 0; i < Capacity; i++)
@@ -167,32 +167,5 @@ public sealed unsafe class SipDatagramBatch
 
     [DllImport("libc", EntryPoint = "sendmmsg", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    private static extern int SendMmsg(SafeHandle socket, MmsgHdr* headers, uint count, int flags);
-
-    // struct iovec, struct msghdr and struct mmsghdr on 64-bit Linux (x86-64 and arm64 alike).
-    [StructLayout(LayoutKind.Sequential)]
-    private struct IoVec
-    {
-        public byte* Base;
-        public nuint Length;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct MsgHdr
-    {
-        public byte* Name;
-        public uint NameLen;
-        public IoVec* Iov;
-        public nuint IovLen;
-        public void* Control;
-        public nuint ControlLen;
-        public int Flags;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct MmsgHdr
-    {
-        public MsgHdr Header;
-        public uint Length;
-    }
+    private static extern int SendMmsg(SafeHandle socket, UdpBatchReceiver.MmsgHdr* headers, uint count, int flags);
 }
