@@ -360,6 +360,30 @@ public class SipNotifierTests
     }
 
     [Fact]
+    public async Task Cseq_blocks_are_stored_ahead_off_the_sending_thread_and_always_cover_what_was_sent()
+    {
+        var notifier = Notifier();
+        var (ua, _) = await Subscribed(notifier);
+        var subscription = Assert.Single(_host.Live.Values);
+        // More NOTIFYs than two blocks: each 200 answered here releases the next NOTIFY on this thread.
+        var count = (int)(3 * SipNotifier.CSeqBlock);
+        for (var i = 1; i <= count; i++)
+        {
+            notifier.Deliver(new Notification(subscription, NotificationKind.Event, null, MailboxPath.Inbox, new MailboxTotals((uint)i, 1, (uint)i + 1, 1), i + 1));
+            var notify = await NextNotify(i);
+            // RFC 3261 §12.2.1.1 across restarts: what the store holds covers every CSeq already sent.
+            Assert.True(Reserved(subscription.TransportState) >= notify.CSeq.Sequence, $"CSeq {notify.CSeq.Sequence} sent beyond the stored reservation {Reserved(subscription.TransportState)}");
+            Send(notifier, TestSubscriber.Answer(notify, 200), ua);
+            await Wait.Until(() => notifier.BusyDialogs == 0, "the NOTIFY's transaction to complete");
+        }
+        var window = Assert.Single(notifier.Dialogs).CSeqs!;
+        Assert.Equal(0, window.SyncStores); // every block after the one stored with the subscription was stored ahead
+        Assert.True(window.AheadStores >= 2, "blocks stored ahead: " + window.AheadStores);
+    }
+
+    private static uint Reserved(string? transportState) => SipDialogState.FromJson(transportState)?.CSeqReserved ?? 0;
+
+    [Fact]
     public async Task Restored_dialog_resumes_past_the_reserved_cseq_block()
     {
         var notifier = Notifier();

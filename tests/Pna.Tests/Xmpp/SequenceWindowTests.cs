@@ -1,4 +1,4 @@
-using Aggregators.Pna.Transports.Xmpp;
+using Aggregators.Pna.Subscriptions;
 using FsCheck;
 using FsCheck.Fluent;
 
@@ -56,11 +56,11 @@ public sealed class SequenceWindowTests
         var store = new GatedStore();
         var window = SequenceWindow.Resume(0, store.Store);
         Assert.True(window.TryNext(1, out _)); // nothing covers 1 yet: stored here
-        Assert.Equal([SequenceWindow.BlockSize], store.Stored);
+        Assert.Equal([SequenceWindow.DefaultBlock], store.Stored);
         Assert.Equal(1, window.SyncStores);
 
         store.Open.Reset(); // the write ahead will hang
-        for (var seq = 2L; seq <= SequenceWindow.BlockSize; seq++)
+        for (var seq = 2L; seq <= SequenceWindow.DefaultBlock; seq++)
         {
             Assert.True(window.TryNext(seq, out var wire)); // never waits: the write ahead runs elsewhere
             Assert.Equal(seq, wire);
@@ -68,13 +68,13 @@ public sealed class SequenceWindowTests
         var ahead = window.Ahead;
         Assert.NotNull(ahead);
         Assert.False(ahead.IsCompleted);
-        Assert.Equal(SequenceWindow.BlockSize, window.Reserved);
+        Assert.Equal(SequenceWindow.DefaultBlock, window.Reserved);
 
         store.Open.Set();
         Assert.True(await ahead.WaitAsync(TimeSpan.FromSeconds(30)));
-        Assert.Equal(2 * SequenceWindow.BlockSize, window.Reserved);
+        Assert.Equal(2 * SequenceWindow.DefaultBlock, window.Reserved);
         Assert.Equal((1L, 1L, 0L), (window.SyncStores, window.AheadStores, window.Waits));
-        Assert.True(window.TryNext(SequenceWindow.BlockSize + 1, out _));
+        Assert.True(window.TryNext(SequenceWindow.DefaultBlock + 1, out _));
     }
 
     [Fact]
@@ -85,12 +85,12 @@ public sealed class SequenceWindowTests
         Assert.True(window.TryNext(1, out var first));
         Assert.Equal(5001, first);
         store.Open.Reset();
-        for (var seq = 2L; seq <= SequenceWindow.BlockSize; seq++)
+        for (var seq = 2L; seq <= SequenceWindow.DefaultBlock; seq++)
         {
             Assert.True(window.TryNext(seq, out _));
         }
         // The block is used up while its successor is still being written: the caller must wait.
-        var beyond = Task.Run(() => window.TryNext(SequenceWindow.BlockSize + 1, out var wire) ? wire : -1);
+        var beyond = Task.Run(() => window.TryNext(SequenceWindow.DefaultBlock + 1, out var wire) ? wire : -1);
         // Until the caller is waiting for the write ahead (on a loaded machine the task may start late).
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (window.Waits == 0 && DateTime.UtcNow < deadline)
@@ -100,8 +100,8 @@ public sealed class SequenceWindowTests
         await Task.Delay(50);
         Assert.False(beyond.IsCompleted, "a number beyond the stored reservation was handed out before it was stored");
         store.Open.Set();
-        Assert.Equal(5000 + SequenceWindow.BlockSize + 1, await beyond.WaitAsync(TimeSpan.FromSeconds(30)));
-        Assert.True(store.Highest >= 5000 + SequenceWindow.BlockSize + 1);
+        Assert.Equal(5000 + SequenceWindow.DefaultBlock + 1, await beyond.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.True(store.Highest >= 5000 + SequenceWindow.DefaultBlock + 1);
         Assert.Equal(1, window.Waits);
     }
 
@@ -122,13 +122,13 @@ public sealed class SequenceWindowTests
             var n = Interlocked.Increment(ref calls);
             return n == 2 ? throw new InvalidOperationException("disk full") : true;
         });
-        for (var seq = 1L; seq <= SequenceWindow.BlockSize; seq++)
+        for (var seq = 1L; seq <= SequenceWindow.DefaultBlock; seq++)
         {
             Assert.True(window.TryNext(seq, out _));
             window.Ahead?.Wait(TimeSpan.FromSeconds(30));
         }
-        Assert.True(window.TryNext(SequenceWindow.BlockSize + 1, out var wire));
-        Assert.Equal(SequenceWindow.BlockSize + 1, wire);
+        Assert.True(window.TryNext(SequenceWindow.DefaultBlock + 1, out var wire));
+        Assert.Equal(SequenceWindow.DefaultBlock + 1, wire);
         Assert.True(window.Reserved >= wire);
     }
 
@@ -147,7 +147,7 @@ public sealed class SequenceWindowTests
                 Thread.Sleep(delays[Interlocked.Increment(ref i) % delays.Length]);
                 return store.Store(r);
             });
-            for (var seq = 1L; seq <= 3 * SequenceWindow.BlockSize; seq++)
+            for (var seq = 1L; seq <= 3 * SequenceWindow.DefaultBlock; seq++)
             {
                 Assert.True(window.TryNext(seq, out var wire));
                 Assert.Equal(42 + seq, wire);

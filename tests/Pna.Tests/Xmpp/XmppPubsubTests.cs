@@ -382,13 +382,13 @@ public sealed class XmppPubsubTests : IAsyncLifetime
         var stored = new List<long>();
         var fresh = SequenceWindow.Resume(0, r => { lock (stored) { stored.Add(r); } return true; });
         Assert.True(fresh.TryNext(1, out var wire));
-        Assert.Equal((1L, SequenceWindow.BlockSize), (wire, fresh.Reserved));
+        Assert.Equal((1L, SequenceWindow.DefaultBlock), (wire, fresh.Reserved));
 
         // ...and after a restart numbering resumes above whatever the last reservation allowed.
-        var resumed = SequenceWindow.Resume(2 * SequenceWindow.BlockSize, _ => true);
+        var resumed = SequenceWindow.Resume(2 * SequenceWindow.DefaultBlock, _ => true);
         Assert.True(resumed.TryNext(1, out wire));
-        Assert.Equal(2 * SequenceWindow.BlockSize + 1, wire);
-        Assert.Equal(3 * SequenceWindow.BlockSize, resumed.Reserved);
+        Assert.Equal(2 * SequenceWindow.DefaultBlock + 1, wire);
+        Assert.Equal(3 * SequenceWindow.DefaultBlock, resumed.Reserved);
 
         var target = new XmppSubscriptionTarget(Romeo, Juliet, "mail_events");
         Assert.Equal(0, XmppSubscriptionTarget.ReservedSequenceOf(target.ToState()));

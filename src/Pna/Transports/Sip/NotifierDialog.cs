@@ -51,7 +51,13 @@ internal sealed class NotifierDialog(SipDialogState state, ISipTransport transpo
     /// <summary>UDP: told when the slot's NOTIFY transaction ends (one object per dialog).</summary>
     public Aggregators.Sip.Transactions.ISipClientSlotUser? SlotUser { get; set; }
 
-    public (string, string, string) Key => (State.CallId, State.LocalTag, State.RemoteTag);
+    /// <summary>The dialog's CSeq reservations (made at its first NOTIFY in this process; see <see cref="SipNotifier"/>'s NextCSeq).</summary>
+    public SequenceWindow? CSeqs { get; set; }
+
+    /// <summary>NOTIFYs numbered in this process: the window's per-process number.</summary>
+    public long CSeqsUsed { get; set; }
+
+        public (string, string, string) Key => (State.CallId, State.LocalTag, State.RemoteTag);
 }
 
 /// <summary>

@@ -77,6 +77,9 @@ public sealed partial class SipNotifier : INotificationTransport, IBurstingTrans
 
     public long NotifiesSent => Interlocked.Read(ref _notifiesSent);
 
+    /// <summary>The live dialogs (for tests).</summary>
+    internal IEnumerable<NotifierDialog> Dialogs => _byId.Values;
+
     /// <summary>Dialogs with a NOTIFY in flight or a state waiting (a scan: for tests and the load generator).</summary>
     public int BusyDialogs
     {
@@ -766,26 +769,47 @@ public sealed partial class SipNotifier : INotificationTransport, IBurstingTrans
             notifier.OnNotifyCompleted(dialog, result.Outcome, result.StatusCode, final);
     }
 
-    /// <summary>The dialog's next CSeq (RFC 3261 §12.2.1.1); a new block is reserved and stored before a CSeq past the last one is used.</summary>
+    /// <summary>
+    /// The dialog's next CSeq (RFC 3261 §12.2.1.1). CSeqs are reserved in blocks stored with the
+    /// dialog before any of them is used; the next block is stored ahead on the thread pool once half
+    /// of the current one is used (<see cref="SequenceWindow"/>), so the sending thread (often the UDP
+    /// receive thread) does not write the store in the steady state.
+    /// </summary>
     private uint NextCSeq(NotifierDialog dialog)
     {
         var s = dialog.State;
-        uint cseq;
-        string? persist = null;
+        SequenceWindow window;
+        long n;
         lock (dialog.Gate)
         {
-            cseq = ++s.CSeq;
-            if (cseq > s.CSeqReserved)
-            {
-                s.CSeqReserved = cseq + CSeqBlock;
-                persist = s.ToJson();
-            }
+            window = dialog.CSeqs ??= SequenceWindow.Continue(s.CSeq, s.CSeqReserved, r => StoreCSeqReservation(dialog, r), CSeqBlock);
+            n = ++dialog.CSeqsUsed;
         }
-        if (persist is not null && dialog.Subscription is { } sub)
+        // False only when the subscription is gone from the store: the NOTIFY in hand still goes out
+        // (the final one of an ending dialog), its CSeq simply not reserved for a restart that cannot come.
+        window.TryNext(n, out var wire);
+        var cseq = (uint)wire;
+        lock (dialog.Gate)
         {
-            _host.UpdateTransportState(sub.Id, persist); // stored before the CSeq is used
+            s.CSeq = cseq;
         }
         return cseq;
+    }
+
+    /// <summary>Stores the dialog with CSeqs reserved up to <paramref name="reservation"/> (on the thread pool when ahead).</summary>
+    private bool StoreCSeqReservation(NotifierDialog dialog, long reservation)
+    {
+        string json;
+        Subscription? subscription;
+        lock (dialog.Gate)
+        {
+            var s = dialog.State;
+            s.CSeqReserved = Math.Max(s.CSeqReserved, (uint)reservation);
+            json = s.ToJson();
+            subscription = dialog.Subscription;
+        }
+        // Not yet bound to its subscription (the SUBSCRIBE being stored): the block reserved with it covers the first NOTIFYs.
+        return subscription is null || _host.UpdateTransportState(subscription.Id, json);
     }
 
     private byte[] MailEventBody(NotifierDialog dialog, Notification? notification) =>

@@ -1,26 +1,28 @@
-namespace Aggregators.Pna.Transports.Xmpp;
+namespace Aggregators.Pna.Subscriptions;
 
 /// <summary>
-/// Keeps an XMPP subscription's <c>seq</c> going up across PNA restarts without a store write per
-/// notification. The dispatcher numbers notifications from 1 in each process; the wire number is
-/// <see cref="Base"/> + that. No wire number above the stored reservation is ever handed out: a
-/// restarted PNA starts its <see cref="Base"/> at the stored reservation, above anything sent
-/// before (numbers may jump ahead, never back).
+/// Keeps a number a transport puts on the wire going up across PNA restarts without a store write
+/// per notification: an XMPP subscription's <c>seq</c>, a SIP dialog's NOTIFY CSeq (RFC 3261
+/// §12.2.1.1: it only ever increases). The caller numbers its notifications from 1 in each process;
+/// the wire number is <see cref="Base"/> + that. No wire number above the stored reservation is
+/// ever handed out: a restarted PNA starts its <see cref="Base"/> at the stored reservation, above
+/// anything sent before (numbers may jump ahead, never back).
 /// <para>
-/// Reservations are blocks of <see cref="BlockSize"/>, stored by the <c>store</c> callback (a
+/// Reservations are blocks of <see cref="Block"/> numbers, stored by the <c>store</c> callback (a
 /// SQLite write). When half of the current block is used, the next one is stored <b>ahead</b> on
-/// the thread pool, so the dispatcher that calls <see cref="TryNext"/> does not wait for the
-/// write. It waits only when numbers outrun that write (a burst of half a block before one write
-/// ends), and writes itself only for a number nothing covers: the first one of a process, or
-/// after a failed write ahead.
+/// the thread pool, so the thread that calls <see cref="TryNext"/> (the dispatcher, the SIP UDP
+/// receive thread) does not wait for the write. It waits only when numbers outrun that write (a
+/// burst of half a block before one write ends), and writes itself only for a number nothing
+/// covers: the first one of a process, or after a failed write ahead.
 /// </para>
 /// Thread-safe; <see cref="TryNext"/> is meant to be called by one thread at a time (the
-/// transport's delivery lock), which keeps the writes of one subscription from overlapping.
+/// transport's delivery lock, or one NOTIFY in flight per dialog), which keeps the writes of one
+/// subscription from overlapping.
 /// </summary>
 internal sealed class SequenceWindow
 {
-    /// <summary>Wire sequence numbers reserved per store write.</summary>
-    public const long BlockSize = 1000;
+    /// <summary>Wire numbers reserved per store write unless the caller says otherwise (XMPP's <c>seq</c>).</summary>
+    public const long DefaultBlock = 1000;
 
     private readonly Func<long, bool> _store;
     private readonly Lock _gate = new();
@@ -30,15 +32,19 @@ internal sealed class SequenceWindow
     private long _syncStores;
     private long _aheadStores;
 
-    private SequenceWindow(long reserved, Func<long, bool> store)
+    private SequenceWindow(long @base, long reserved, long block, Func<long, bool> store)
     {
-        Base = reserved;
+        Base = @base;
         _reserved = reserved;
+        Block = block;
         _store = store;
     }
 
-    /// <summary>Added to the dispatcher's per-process sequence number.</summary>
+    /// <summary>Added to the caller's per-process number.</summary>
     public long Base { get; }
+
+    /// <summary>Wire numbers reserved per store write.</summary>
+    public long Block { get; }
 
     /// <summary>The highest wire number the stored state allows.</summary>
     public long Reserved
@@ -78,10 +84,22 @@ internal sealed class SequenceWindow
     /// (0: none). <paramref name="store"/> stores a reservation (the highest wire number allowed)
     /// and returns false when the subscription is gone; it may throw on a store failure.
     /// </summary>
-    public static SequenceWindow Resume(long storedReservation, Func<long, bool> store)
+    public static SequenceWindow Resume(long storedReservation, Func<long, bool> store, long block = DefaultBlock)
     {
         ArgumentNullException.ThrowIfNull(store);
-        return new SequenceWindow(Math.Max(0, storedReservation), store);
+        var reserved = Math.Max(0, storedReservation);
+        return new SequenceWindow(reserved, reserved, block, store);
+    }
+
+    /// <summary>
+    /// For numbers that continue after <paramref name="last"/> (the last one used) with a stored
+    /// reservation already covering up to <paramref name="storedReservation"/>: a SIP dialog made in
+    /// this process, whose first CSeqs were reserved when the subscription was stored.
+    /// </summary>
+    public static SequenceWindow Continue(long last, long storedReservation, Func<long, bool> store, long block)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        return new SequenceWindow(last, Math.Max(last, storedReservation), block, store);
     }
 
     /// <summary>
@@ -116,7 +134,7 @@ internal sealed class SequenceWindow
             }
         }
         // Nothing stored covers it: store a block from it here, before it goes out.
-        var reservation = wire + BlockSize - 1;
+        var reservation = wire + Block - 1;
         Interlocked.Increment(ref _syncStores);
         if (!_store(reservation))
         {
@@ -133,11 +151,11 @@ internal sealed class SequenceWindow
     /// <summary>Under the gate: once half of the current block is used, the next block is stored on the thread pool.</summary>
     private void StoreAheadIfHalfUsed(long wire)
     {
-        if (_ahead is not null || wire <= _reserved - BlockSize / 2)
+        if (_ahead is not null || wire <= _reserved - Block / 2)
         {
             return;
         }
-        var reservation = _reserved + BlockSize;
+        var reservation = _reserved + Block;
         _ahead = Task.Run(() =>
         {
             bool stored;
