@@ -155,8 +155,14 @@ internal sealed class SequenceWindow
         {
             return;
         }
-        var reservation = _reserved + Block;
-        _ahead = Task.Run(() =>
+        _ahead = StoreAhead(_reserved + Block);
+    }
+
+    // Its own method: the closure is allocated only when a block is stored, not on every call of the
+    // caller (a lambda's captured locals are allocated when their scope is entered).
+    private Task<bool> StoreAhead(long reservation)
+    {
+        return Task.Run(() =>
         {
             bool stored;
             try

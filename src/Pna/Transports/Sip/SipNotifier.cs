@@ -782,7 +782,7 @@ public sealed partial class SipNotifier : INotificationTransport, IBurstingTrans
         long n;
         lock (dialog.Gate)
         {
-            window = dialog.CSeqs ??= SequenceWindow.Continue(s.CSeq, s.CSeqReserved, r => StoreCSeqReservation(dialog, r), CSeqBlock);
+            window = dialog.CSeqs ??= NewCSeqWindow(dialog);
             n = ++dialog.CSeqsUsed;
         }
         // False only when the subscription is gone from the store: the NOTIFY in hand still goes out
@@ -795,6 +795,10 @@ public sealed partial class SipNotifier : INotificationTransport, IBurstingTrans
         }
         return cseq;
     }
+
+    // Its own method: the closure over the dialog is allocated once per dialog, not per NOTIFY.
+    private SequenceWindow NewCSeqWindow(NotifierDialog dialog) =>
+        SequenceWindow.Continue(dialog.State.CSeq, dialog.State.CSeqReserved, r => StoreCSeqReservation(dialog, r), CSeqBlock);
 
     /// <summary>Stores the dialog with CSeqs reserved up to <paramref name="reservation"/> (on the thread pool when ahead).</summary>
     private bool StoreCSeqReservation(NotifierDialog dialog, long reservation)
