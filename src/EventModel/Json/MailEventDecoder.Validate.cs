@@ -78,14 +78,9 @@ internal static partial class MailEventDecoder
         PresentIf(ref f, Param.Totals, e.Totals is not null);
         f.Spam = e.Spam;
         PresentIf(ref f, Param.Spam, e.Spam); // written only when true
-        if (e.Id is { } id)
+        if (!TryLine(index, Param.Id, e.Id, ref f.Id, ref f, out error, CheckId))
         {
-            if ((error = CheckLineString(index, "id", ref id) ?? CheckId(index, id)) is not null)
-            {
-                return false;
-            }
-            Present(ref f, Param.Id);
-            f.Id = id;
+            return false;
         }
         f.Timestamp = e.Timestamp;
         PresentIf(ref f, Param.Timestamp, e.Timestamp is not null);
@@ -96,16 +91,8 @@ internal static partial class MailEventDecoder
         {
             return false;
         }
-        if (e.ClientIp is { } clientIp)
-        {
-            if ((error = CheckLineString(index, "clientIP", ref clientIp) ?? CheckClientIp(index, clientIp)) is not null)
-            {
-                return false;
-            }
-            Present(ref f, Param.ClientIp);
-            f.ClientIp = clientIp;
-        }
-        if (!TryNumber(index, Param.ClientPort, e.ClientPort, 65535, ref f.ClientPort, ref f, out error)
+        if (!TryLine(index, Param.ClientIp, e.ClientIp, ref f.ClientIp, ref f, out error, CheckClientIp)
+            || !TryNumber(index, Param.ClientPort, e.ClientPort, 65535, ref f.ClientPort, ref f, out error)
             || !TryLine(index, Param.User, e.User, ref f.User, ref f, out error)
             || !TryLine(index, Param.Admin, e.Admin, ref f.Admin, ref f, out error)
             || !TryNumber(index, Param.Pid, e.Pid, int.MaxValue, ref f.Pid, ref f, out error)
@@ -120,14 +107,9 @@ internal static partial class MailEventDecoder
         PresentIf(ref f, Param.Uidnext, e.Uidnext is not null);
         f.Uidvalidity = e.UidValidity;
         PresentIf(ref f, Param.Uidvalidity, e.UidValidity is not null);
-        if (e.Uidset is { } uidset)
+        if (!TryLine(index, Param.Uidset, e.Uidset, ref f.Uidset, ref f, out error, CheckUidset))
         {
-            if ((error = CheckLineString(index, "uidset", ref uidset) ?? CheckUidset(index, uidset)) is not null)
-            {
-                return false;
-            }
-            Present(ref f, Param.Uidset);
-            f.Uidset = uidset;
+            return false;
         }
         f.Messages = e.Messages;
         PresentIf(ref f, Param.Messages, e.Messages is not null);
@@ -188,14 +170,15 @@ internal static partial class MailEventDecoder
         return true;
     }
 
-    private static bool TryLine(int index, Param p, string? value, ref string? field, ref Fields f, out EventError? error) =>
-        TryString(index, p, value, StringKind.Line, MaxStringBytes, ref field, ref f, out error);
+    /// <summary>A one-line string parameter; <paramref name="check"/> applies the parameter's own rule (id, clientIP, uidset) to the checked value.</summary>
+    private static bool TryLine(int index, Param p, string? value, ref string? field, ref Fields f, out EventError? error, Func<int, string, EventError?>? check = null) =>
+        TryString(index, p, value, StringKind.Line, MaxStringBytes, ref field, ref f, out error, check);
 
-    private static bool TryString(int index, Param p, string? value, StringKind kind, int maxBytes, ref string? field, ref Fields f, out EventError? error)
+    private static bool TryString(int index, Param p, string? value, StringKind kind, int maxBytes, ref string? field, ref Fields f, out EventError? error, Func<int, string, EventError?>? check = null)
     {
         if (value is not null)
         {
-            if ((error = CheckString(index, NameOf(p), ref value, kind, maxBytes)) is not null)
+            if ((error = CheckString(index, NameOf(p), ref value, kind, maxBytes) ?? check?.Invoke(index, value)) is not null)
             {
                 return false;
             }
