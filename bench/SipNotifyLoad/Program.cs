@@ -95,7 +95,6 @@ try
     var counting = true;
     AppDomain.CurrentDomain.FirstChanceException += (_, e) =>
     {
-        if (Environment.GetEnvironmentVariable("SIPLOAD_STACK") is not null && thrown.IsEmpty) Console.Error.WriteLine(new System.Diagnostics.StackTrace(true));
         if (Volatile.Read(ref counting)) thrown.AddOrUpdate($"{e.Exception.GetType().Name} in {e.Exception.TargetSite?.DeclaringType?.Name}.{e.Exception.TargetSite?.Name}", 1, (_, n) => n + 1);
     };
     var sent0 = notifier.NotifiesSent;

@@ -83,8 +83,7 @@ public sealed unsafe class SipDatagramBatch
         if (datagram.Length > SlotSize || destination.Size > NameSize)
         {
             Flush();
-            if (_native is { } udp) udp.SendNow(datagram, destination);
-            else Transport.Send(datagram, destination);
+            SendNow(datagram, destination);
             return;
         }
         datagram.CopyTo(new Span<byte>(_vectors[_count].Base, SlotSize));
@@ -114,8 +113,7 @@ public sealed unsafe class SipDatagramBatch
             try
             {
                 var datagram = new ReadOnlySpan<byte>(_vectors[i].Base, (int)_vectors[i].Length);
-                if (Transport is SipUdpTransport udp) udp.SendNow(datagram, _destinations[i]!);
-                else Transport.Send(datagram, _destinations[i]!);
+                SendNow(datagram, _destinations[i]!);
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException)
             {
@@ -123,6 +121,13 @@ public sealed unsafe class SipDatagramBatch
             }
         }
         return dropped;
+    }
+
+    /// <summary>One datagram out at once; on a UDP transport never through <see cref="SipUdpTransport.Send"/>, which may queue into a batch itself.</summary>
+    private void SendNow(ReadOnlySpan<byte> datagram, SocketAddress destination)
+    {
+        if (Transport is SipUdpTransport udp) udp.SendNow(datagram, destination);
+        else Transport.Send(datagram, destination);
     }
 
     private int FlushNative(SipUdpTransport udp)
