@@ -54,9 +54,6 @@ internal sealed class NotifierDialog(SipDialogState state, ISipTransport transpo
     /// <summary>The dialog's CSeq reservations (made at its first NOTIFY in this process; see <see cref="SipNotifier"/>'s NextCSeq).</summary>
     public SequenceWindow? CSeqs { get; set; }
 
-    /// <summary>NOTIFYs numbered in this process: the window's per-process number.</summary>
-    public long CSeqsUsed { get; set; }
-
         public (string, string, string) Key => (State.CallId, State.LocalTag, State.RemoteTag);
 }
 

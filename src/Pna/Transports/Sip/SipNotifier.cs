@@ -783,7 +783,7 @@ public sealed partial class SipNotifier : INotificationTransport, IBurstingTrans
         lock (dialog.Gate)
         {
             window = dialog.CSeqs ??= NewCSeqWindow(dialog);
-            n = ++dialog.CSeqsUsed;
+            n = (long)s.CSeq + 1 - window.Base; // the window's per-process number of the next CSeq (s.CSeq is the last one used)
         }
         // False only when the subscription is gone from the store: the NOTIFY in hand still goes out
         // (the final one of an ending dialog), its CSeq simply not reserved for a restart that cannot come.
