@@ -65,24 +65,12 @@ public sealed partial class Dispatcher
     public void Start() => _run ??= Task.Factory.StartNew(
         RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
 
-    /// <summary>Queues a batch if there is room now; false when the queue is full or closed.</summary>
-    public bool TryEnqueue(MailEvent[] events, int count)
-    {
-        ArgumentNullException.ThrowIfNull(events);
-        Interlocked.Add(ref _queuedEvents, count);
-        if (_events.Writer.TryWrite(new EventBatch(events, count)))
-        {
-            return true;
-        }
-        Interlocked.Add(ref _queuedEvents, -count);
-        return false;
-    }
-
     /// <summary>
-    /// Queues a batch, waiting while the queue is full. Throws <see cref="ChannelClosedException"/>
-    /// once shutdown began, <see cref="OperationCanceledException"/> when <paramref name="cancellationToken"/> fires.
+    /// Queues a batch, waiting while the queue is full, for at most <paramref name="timeout"/>.
+    /// Throws <see cref="ChannelClosedException"/> once shutdown began,
+    /// <see cref="OperationCanceledException"/> when the time is up or <paramref name="cancellationToken"/> fires.
     /// </summary>
-    public async ValueTask EnqueueAsync(MailEvent[] events, int count, CancellationToken cancellationToken)
+    public async ValueTask EnqueueAsync(MailEvent[] events, int count, TimeSpan timeout, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(events);
         var batch = new EventBatch(events, count);
@@ -91,7 +79,10 @@ public sealed partial class Dispatcher
         {
             if (!_events.Writer.TryWrite(batch))
             {
-                await _events.Writer.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+                // Only a batch that must wait gets a timeout (a linked token and a timer): not one per batch.
+                using var timed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timed.CancelAfter(timeout);
+                await _events.Writer.WriteAsync(batch, timed.Token).ConfigureAwait(false);
             }
         }
         catch

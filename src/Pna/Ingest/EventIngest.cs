@@ -169,15 +169,9 @@ public sealed partial class EventIngest : IEventIngest
 
     private async ValueTask<IngestStatus?> EnqueueAsync(MailEvent[] queue, int count, CancellationToken cancellationToken)
     {
-        if (_dispatcher.TryEnqueue(queue, count))
-        {
-            return null; // room in the queue: no timeout needed (no timer per batch)
-        }
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.EnqueueTimeout);
         try
         {
-            await _dispatcher.EnqueueAsync(queue, count, timeout.Token).ConfigureAwait(false);
+            await _dispatcher.EnqueueAsync(queue, count, _options.EnqueueTimeout, cancellationToken).ConfigureAwait(false);
             return null;
         }
         catch (ChannelClosedException)
